@@ -1,0 +1,97 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// `@available(gRPCSwift 2.x, *)` in our own code needs the macro defined per target.
+let grpcAvailability: [SwiftSetting] = (0...4).map { minor in
+  .enableExperimentalFeature(
+    "AvailabilityMacro=gRPCSwift 2.\(minor):macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0"
+  )
+}
+
+let package = Package(
+  name: "hitech-bases",
+  platforms: [.macOS(.v15)],
+  products: [
+    .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+    .library(name: "ZeroMQTransport", targets: ["ZeroMQTransport"]),
+    .library(name: "HiTechSchema", targets: ["HiTechSchema"]),
+    .executable(name: "hitech", targets: ["hitech"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
+  targets: [
+    // libzmq from the system (Debian: libzmq3-dev). No pkgConfig: zmq.h is in /usr/include,
+    // and pkg-config's private flags make every build warn.
+    .systemLibrary(
+      name: "CZeroMQ",
+      providers: [.apt(["libzmq3-dev"])]
+    ),
+    // A Swift binding of libzmq: context, sockets, multipart messages, polling, options, CURVE, ZAP.
+    .target(
+      name: "ZeroMQ",
+      dependencies: ["CZeroMQ"]
+    ),
+    // grpc-swift-2 client and server transports carried over ZeroMQ DEALER/ROUTER sockets.
+    .target(
+      name: "ZeroMQTransport",
+      dependencies: [
+        "ZeroMQ",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: grpcAvailability
+    ),
+    // Generated from proto-schemas/ by proto-schemas/generate.sh; committed, never built by a plugin.
+    .target(
+      name: "HiTechSchema",
+      dependencies: [
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      ],
+      exclude: ["README.md"]
+    ),
+    .executableTarget(
+      name: "hitech",
+      dependencies: [
+        "ZeroMQ",
+        "ZeroMQTransport",
+        "HiTechSchema",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: grpcAvailability
+    ),
+    .testTarget(
+      name: "ZeroMQTests",
+      dependencies: ["ZeroMQ"]
+    ),
+    .testTarget(
+      name: "ZeroMQTransportTests",
+      dependencies: [
+        "ZeroMQ",
+        "ZeroMQTransport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: grpcAvailability
+    ),
+    .testTarget(
+      name: "HiTechSchemaTests",
+      dependencies: [
+        "HiTechSchema",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ]
+    ),
+  ]
+)
