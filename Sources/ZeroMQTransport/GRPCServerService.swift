@@ -1,0 +1,40 @@
+public import GRPCCore
+public import ServiceLifecycle
+
+/// Runs a `GRPCServer` as a swift-service-lifecycle `Service`: `run()` serves until graceful
+/// shutdown (SIGTERM/SIGINT through a `ServiceGroup`) asks the server to stop taking RPCs and
+/// to finish the ones in flight.
+@available(gRPCSwift 2.0, *)
+public struct GRPCServerService<Transport: ServerTransport>: Service {
+  public let server: GRPCServer<Transport>
+
+  public init(server: GRPCServer<Transport>) {
+    self.server = server
+  }
+
+  public func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await server.serve()
+    } onGracefulShutdown: {
+      server.beginGracefulShutdown()
+    }
+  }
+}
+
+/// Runs a `GRPCClient`'s connections as a `Service`, shut down gracefully with its group.
+@available(gRPCSwift 2.0, *)
+public struct GRPCClientService<Transport: ClientTransport>: Service {
+  public let client: GRPCClient<Transport>
+
+  public init(client: GRPCClient<Transport>) {
+    self.client = client
+  }
+
+  public func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await client.runConnections()
+    } onGracefulShutdown: {
+      client.beginGracefulShutdown()
+    }
+  }
+}

@@ -1,0 +1,380 @@
+import DequeModule
+import GRPCCore
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// The socket-owning thread of a server transport: one ROUTER socket (and, with CURVE, the
+/// ZAP handler of its context).
+@available(gRPCSwift 2.0, *)
+final class ServerConnection: Sendable {
+  enum Command: Sendable {
+    /// A wire message for a stream.
+    case send(StreamKey, WireMessage)
+    /// The handler's response writer finished.
+    case finished(StreamKey)
+    /// Refuse new streams, tell handlers in flight, stop announcing new streams.
+    case beginShutdown
+    /// Deliver what is queued, close the socket and end the thread.
+    case stop(CheckedContinuation<Void, Never>)
+  }
+
+  let commands: CommandQueue<Command>
+  let boundEndpoint: String
+  private let thread: Mutex<OSThread?> = Mutex(nil)
+
+  private init(commands: CommandQueue<Command>, boundEndpoint: String) {
+    self.commands = commands
+    self.boundEndpoint = boundEndpoint
+  }
+
+  /// Binds on a new thread. Throws if the socket cannot be bound.
+  static func start(
+    endpoint: String,
+    security: ZeroMQTransport.Security,
+    configuration: ZeroMQTransport.Server.Configuration,
+    newStreams: AsyncStream<ServerStreamStart>.Continuation
+  ) async throws -> ServerConnection {
+    let commands = try CommandQueue<Command>()
+    let threadBox = Mutex<OSThread?>(nil)
+    let bound: String = try await withCheckedThrowingContinuation { started in
+      let thread = OSThread(name: "zmq-server") {
+        let loop: ServerSocketLoop
+        do {
+          loop = try ServerSocketLoop(
+            endpoint: endpoint, security: security, configuration: configuration,
+            commands: commands, newStreams: newStreams
+          )
+        } catch {
+          newStreams.finish()
+          started.resume(throwing: error)
+          return
+        }
+        started.resume(returning: loop.boundEndpoint)
+        loop.run()
+      }
+      threadBox.withLock { $0 = thread }
+    }
+    let connection = ServerConnection(commands: commands, boundEndpoint: bound)
+    connection.thread.withLock { $0 = threadBox.withLock { $0 } }
+    return connection
+  }
+
+  func stop() async {
+    await withCheckedContinuation { continuation in
+      commands.enqueue(.stop(continuation))
+    }
+    let thread = self.thread.withLock { value -> OSThread? in
+      defer { value = nil }
+      return value
+    }
+    thread?.join()
+  }
+}
+
+/// Everything that lives on the server's socket thread.
+@available(gRPCSwift 2.0, *)
+private final class ServerSocketLoop {
+  private struct Record {
+    let stream: ServerStream
+    var inboundFinished = false
+  }
+
+  let boundEndpoint: String
+  private let configuration: ZeroMQTransport.Server.Configuration
+  private let commands: CommandQueue<ServerConnection.Command>
+  private let newStreams: AsyncStream<ServerStreamStart>.Continuation
+  private let socket: ZMQSocket
+  private let authenticator: ZAPAuthenticator?
+  private var logger: Logger
+  private var streams: [StreamKey: Record] = [:]
+  private var pending = Deque<[ZMQMessage]>()
+  private var draining = false
+
+  init(
+    endpoint: String,
+    security: ZeroMQTransport.Security,
+    configuration: ZeroMQTransport.Server.Configuration,
+    commands: CommandQueue<ServerConnection.Command>,
+    newStreams: AsyncStream<ServerStreamStart>.Continuation
+  ) throws {
+    self.configuration = configuration
+    self.commands = commands
+    self.newStreams = newStreams
+    self.logger = configuration.logger
+
+    let context = try ZMQContext()
+    socket = try ZMQSocket(context: context, type: .router)
+    try socket.set(.linger(configuration.shutdownLinger))
+    try socket.set(.routerMandatory(true))
+    try socket.set(.sendHighWaterMark(100_000))
+    try socket.set(.receiveHighWaterMark(100_000))
+    try socket.set(.heartbeatInterval(configuration.heartbeatInterval))
+    try socket.set(.heartbeatTimeout(configuration.heartbeatTimeout))
+    try socket.set(.heartbeatTimeToLive(configuration.heartbeatTimeout))
+    // Frames far beyond the RPC limit are garbage: libzmq drops such a peer before buffering them.
+    try socket.set(.maxMessageSize(Int64(configuration.maxRequestMessageBytes) * 2 + 65_536))
+    switch security.mode {
+    case .plaintext:
+      authenticator = nil
+    case .curveServer(let keyPair, let policy, let zapDomain):
+      authenticator = try ZAPAuthenticator(context: context, policy: policy)
+      try socket.set(.curveServer(true))
+      try socket.set(.curvePublicKey(keyPair.publicKey))
+      try socket.set(.curveSecretKey(keyPair.secretKey))
+      try socket.set(.zapDomain(zapDomain))
+    case .curveClient:
+      throw RPCError(code: .invalidArgument, message: "A server transport cannot use client security.")
+    }
+    try socket.bind(endpoint)
+    boundEndpoint = socket.lastEndpoint ?? endpoint
+    logger[metadataKey: "zmq.endpoint"] = "\(boundEndpoint)"
+  }
+
+  func run() {
+    var poller = ZMQPoller()
+    let socketIndex = poller.add(socket)
+    poller.add(fileDescriptor: commands.wakeup.fileDescriptor)
+    var stopRequest: CheckedContinuation<Void, Never>?
+
+    while stopRequest == nil {
+      do {
+        // A ROUTER is always "writable"; queued frames are retried on a short timer instead.
+        try poller.poll(timeout: pending.isEmpty ? nil : .milliseconds(1))
+      } catch {
+        logger.error("zmq_poll failed; the server socket thread stops", metadata: ["error": "\(error)"])
+        break
+      }
+      for command in commands.drain() {
+        if case .stop(let continuation) = command {
+          stopRequest = continuation
+        } else {
+          handle(command)
+        }
+      }
+      if poller.events(at: socketIndex).contains(.readable) {
+        receiveAvailable()
+      }
+      flushPending()
+    }
+
+    // Give queued responses the linger period to be accepted by libzmq.
+    let deadline = ContinuousClock.now.advanced(by: configuration.shutdownLinger)
+    while !pending.isEmpty && ContinuousClock.now < deadline {
+      flushPending()
+      if !pending.isEmpty { _ = try? poller.poll(timeout: .milliseconds(1)) }
+    }
+    for record in streams.values {
+      record.stream.cancel()
+      record.stream.inbound.finish(throwing: RPCError(code: .unavailable, message: "The server is shutting down."))
+    }
+    newStreams.finish()
+    socket.close()
+    authenticator?.stop()
+    stopRequest?.resume()
+  }
+
+  // MARK: - Commands from handlers
+
+  private func handle(_ command: ServerConnection.Command) {
+    switch command {
+    case .send(let key, let message):
+      guard streams[key] != nil else { return }
+      transmit(message, to: key)
+      if case .status = message {
+        // The stream is over for the client; requests still in flight are of no use now.
+        if let record = streams.removeValue(forKey: key), !record.inboundFinished {
+          record.stream.inbound.finish()
+        }
+      }
+
+    case .finished(let key):
+      // A writer that finished without a status: the client must still learn the end.
+      guard let record = streams.removeValue(forKey: key) else { return }
+      transmit(.status(Status(code: .unknown, message: "The handler ended without a status."), [:]), to: key)
+      if !record.inboundFinished { record.stream.inbound.finish() }
+
+    case .beginShutdown:
+      guard !draining else { return }
+      draining = true
+      logger.info("graceful shutdown: refusing new RPCs", metadata: ["rpcs.in_flight": "\(streams.count)"])
+      newStreams.finish()
+      for record in streams.values { record.stream.cancel() }
+
+    case .stop:
+      break
+    }
+  }
+
+  // MARK: - Socket I/O
+
+  private func transmit(_ message: WireMessage, to key: StreamKey) {
+    var frames = [ZMQMessage(key.routingID)]
+    frames.append(contentsOf: message.frames(streamID: key.streamID))
+    if pending.isEmpty {
+      do {
+        if try socket.send(frames, dontWait: true) { return }
+      } catch let error as ZMQError where error.isHostUnreachable {
+        peerGone(key.routingID)
+        return
+      } catch {
+        logger.error("send failed", metadata: ["error": "\(error)"])
+        return
+      }
+    }
+    pending.append(frames)
+  }
+
+  private func flushPending() {
+    while let frames = pending.first {
+      do {
+        guard try socket.send(frames, dontWait: true) else { return }
+      } catch let error as ZMQError where error.isHostUnreachable {
+        peerGone(frames[0].bytes)
+      } catch {
+        logger.error("send failed", metadata: ["error": "\(error)"])
+      }
+      pending.removeFirst()
+    }
+  }
+
+  /// The client's connection is gone: its RPCs can never be answered.
+  private func peerGone(_ routingID: [UInt8]) {
+    let lost = streams.keys.filter { $0.routingID == routingID }
+    if !lost.isEmpty {
+      logger.info("client connection lost", metadata: ["rpcs.cancelled": "\(lost.count)"])
+    }
+    for key in lost {
+      guard let record = streams.removeValue(forKey: key) else { continue }
+      let error = RPCError(code: .unavailable, message: "The client's connection was lost.")
+      record.stream.cancel()
+      record.stream.credit.close(error)
+      if !record.inboundFinished { record.stream.inbound.finish(throwing: error) }
+    }
+  }
+
+  private func receiveAvailable() {
+    for _ in 0..<1024 {
+      let frames: [ZMQMessage]
+      do {
+        guard let received = try socket.receiveMultipart(dontWait: true) else { return }
+        frames = received
+      } catch {
+        logger.error("receive failed", metadata: ["error": "\(error)"])
+        return
+      }
+      handle(frames: frames)
+    }
+  }
+
+  private func handle(frames: [ZMQMessage]) {
+    // A ROUTER always prepends the routing id; anything shorter is not from a peer.
+    guard frames.count >= 2 else { return }
+    let routingID = frames[0].bytes
+    let payload = frames[1...]
+
+    switch WireMessage.decode(payload, maxMessageBytes: configuration.maxRequestMessageBytes) {
+    case .failure(.unreadableHeader(let reason)):
+      logger.debug("dropped an unreadable message", metadata: ["reason": "\(reason)"])
+
+    case .failure(.malformed(let streamID, let reason)):
+      reject(StreamKey(routingID: routingID, streamID: streamID), .invalidArgument, "Malformed frame: \(reason)")
+
+    case .failure(.tooLarge(let streamID, let size, let limit)):
+      reject(
+        StreamKey(routingID: routingID, streamID: streamID), .resourceExhausted,
+        "The request message has \(size) bytes; this server accepts at most \(limit)."
+      )
+
+    case .success(let (streamID, message)):
+      let key = StreamKey(routingID: routingID, streamID: streamID)
+      switch message {
+      case .open(let method, let metadata):
+        open(key, method: method, metadata: metadata, frame: frames[1])
+      case .message(let bytes):
+        guard let record = streams[key], !record.inboundFinished else { return }
+        record.stream.inbound.yield(.message(bytes))
+      case .halfClose:
+        guard var record = streams[key], !record.inboundFinished else { return }
+        record.inboundFinished = true
+        streams[key] = record
+        record.stream.inbound.finish()
+      case .cancel:
+        guard let record = streams.removeValue(forKey: key) else { return }
+        let error = RPCError(code: .cancelled, message: "The client cancelled the RPC.")
+        record.stream.cancel()
+        record.stream.credit.close(error)
+        if !record.inboundFinished { record.stream.inbound.finish(throwing: error) }
+      case .credit(let count):
+        streams[key]?.stream.credit.add(Int(count))
+      case .headers, .status:
+        reject(key, .invalidArgument, "Clients may not send \(message.kind) frames.")
+      }
+    }
+  }
+
+  private func open(_ key: StreamKey, method: String, metadata: Metadata, frame: ZMQMessage) {
+    guard streams[key] == nil else {
+      reject(key, .invalidArgument, "Stream \(key.streamID) is already open on this connection.")
+      return
+    }
+    guard !draining else {
+      transmit(.status(Status(code: .unavailable, message: "The server is shutting down."), [:]), to: key)
+      return
+    }
+    // "/package.Service/Method"
+    let path = method.dropFirst()
+    guard let slash = path.lastIndex(of: "/"), slash != path.startIndex, path.index(after: slash) != path.endIndex else {
+      transmit(.status(Status(code: .unimplemented, message: "Malformed method path \(method)."), [:]), to: key)
+      return
+    }
+    let descriptor = MethodDescriptor(
+      fullyQualifiedService: String(path[..<slash]),
+      method: String(path[path.index(after: slash)...])
+    )
+    let userID = frame.property("User-Id").flatMap { $0.isEmpty ? nil : $0 }
+    let peer = ZeroMQPeer(userID: userID, address: frame.property("Peer-Address") ?? "", routingID: key.routingID)
+
+    let (requests, continuation) = AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.makeStream()
+    let stream = ServerStream(key: key, inbound: continuation)
+    continuation.yield(.metadata(metadata))
+    streams[key] = Record(stream: stream)
+
+    let commands = self.commands
+    let inbound = CreditingInbound(
+      base: requests,
+      isMessage: { if case .message = $0 { true } else { false } },
+      grantThreshold: ZeroMQTransport.initialWindow / 2,
+      grant: { count in commands.enqueue(.send(key, .credit(UInt32(count)))) }
+    )
+    let outbound = ServerOutboundWriter(
+      stream: stream, commands: commands, maxMessageBytes: configuration.maxResponseMessageBytes
+    )
+    let start = ServerStreamStart(
+      descriptor: descriptor,
+      peer: peer,
+      stream: stream,
+      rpcStream: RPCStream(
+        descriptor: descriptor,
+        inbound: RPCAsyncSequence(wrapping: inbound),
+        outbound: RPCWriter.Closable(wrapping: outbound)
+      )
+    )
+    if case .terminated = newStreams.yield(start) {
+      streams.removeValue(forKey: key)
+      transmit(.status(Status(code: .unavailable, message: "The server is shutting down."), [:]), to: key)
+    }
+  }
+
+  /// Ends a stream (if open) and answers the client with a status.
+  private func reject(_ key: StreamKey, _ code: Status.Code, _ message: String) {
+    logger.debug("rejected a stream", metadata: ["grpc.code": "\(code)", "reason": "\(message)"])
+    if let record = streams.removeValue(forKey: key) {
+      let error = RPCError(code: RPCError.Code(code) ?? .internalError, message: message)
+      record.stream.cancel()
+      record.stream.credit.close(error)
+      if !record.inboundFinished { record.stream.inbound.finish(throwing: error) }
+    }
+    transmit(.status(Status(code: code, message: message), [:]), to: key)
+  }
+}
