@@ -258,10 +258,12 @@ struct ClientOutboundWriter: ClosableRPCWriterProtocol {
       commands.enqueue(.send(stream.id, .open(method: path, metadata: metadata)))
     case .message(let bytes):
       guard bytes.count <= maxMessageBytes else {
-        throw RPCError(
+        let error = RPCError(
           code: .resourceExhausted,
           message: "The request message has \(bytes.count) bytes; this client sends at most \(maxMessageBytes)."
         )
+        commands.enqueue(.cancel(stream.id, error))
+        throw error
       }
       try await stream.credit.acquire()
       commands.enqueue(.send(stream.id, .message(bytes)))
@@ -277,7 +279,8 @@ struct ClientOutboundWriter: ClosableRPCWriterProtocol {
   }
 
   func finish(throwing error: any Error) async {
-    commands.enqueue(.cancel(stream.id))
+    let reason = (error as? RPCError) ?? RPCError(code: .cancelled, message: "The RPC was cancelled by the client.")
+    commands.enqueue(.cancel(stream.id, reason))
   }
 }
 

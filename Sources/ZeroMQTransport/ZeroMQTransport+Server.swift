@@ -28,6 +28,9 @@ extension ZeroMQTransport {
       public var heartbeatTimeout: Duration
       /// How long queued responses may take to leave when the socket closes at shutdown.
       public var shutdownLinger: Duration
+      /// How long the socket stays open after the last RPC has ended at shutdown, so that
+      /// clients read the last replies before they see the connection close.
+      public var shutdownQuietPeriod: Duration
       public var logger: Logger
 
       public init(
@@ -36,6 +39,7 @@ extension ZeroMQTransport {
         heartbeatInterval: Duration = .seconds(1),
         heartbeatTimeout: Duration = .seconds(3),
         shutdownLinger: Duration = .seconds(1),
+        shutdownQuietPeriod: Duration = .milliseconds(250),
         logger: Logger = Logger(label: "zeromq.transport.server", factory: { _ in SwiftLogNoOpLogHandler() })
       ) {
         self.maxRequestMessageBytes = maxRequestMessageBytes
@@ -43,6 +47,7 @@ extension ZeroMQTransport {
         self.heartbeatInterval = heartbeatInterval
         self.heartbeatTimeout = heartbeatTimeout
         self.shutdownLinger = shutdownLinger
+        self.shutdownQuietPeriod = shutdownQuietPeriod
         self.logger = logger
       }
     }

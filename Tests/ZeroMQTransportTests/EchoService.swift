@@ -1,4 +1,5 @@
 import GRPCCore
+import Synchronization
 import ZeroMQTransport
 
 /// Messages of the test service are raw bytes (UTF-8 text where that reads better).
@@ -18,14 +19,19 @@ struct BytesCodec: MessageSerializer, MessageDeserializer {
 /// - `Collect` (client streaming): answers "<messages> <bytes>".
 /// - `Update` (bidirectional): echoes every message.
 struct EchoService: RegistrableRPCService {
+  /// Counts `Get` handlers that have started, for tests that need RPCs to be in flight.
+  var started = Counter()
+
   static let get = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Get")
   static let expand = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Expand")
   static let collect = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Collect")
   static let update = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Update")
 
   func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+    let started = self.started
     router.registerHandler(forMethod: Self.get, deserializer: BytesCodec(), serializer: BytesCodec()) {
       request, context in
+      started.increment()
       var message: [UInt8] = []
       for try await part in request.messages { message = part }
       let text = String(decoding: message, as: UTF8.self)
@@ -74,4 +80,10 @@ struct EchoService: RegistrableRPCService {
       }
     }
   }
+}
+
+final class Counter: Sendable {
+  private let count = Mutex(0)
+  func increment() { count.withLock { $0 += 1 } }
+  var value: Int { count.withLock { $0 } }
 }

@@ -1,4 +1,6 @@
+import Foundation
 import GRPCCore
+import Logging
 import ServiceLifecycle
 import ZeroMQ
 import ZeroMQTransport
@@ -7,7 +9,7 @@ import ZeroMQTransport
 func withEchoServer<Result: Sendable>(
   endpoint: String = "tcp://127.0.0.1:*",
   security: ZeroMQTransport.Security = .plaintext,
-  configuration: ZeroMQTransport.Server.Configuration = .init(),
+  configuration: ZeroMQTransport.Server.Configuration = .init(logger: testLogger("server")),
   _ body: @Sendable (String) async throws -> Result
 ) async throws -> Result {
   let transport = ZeroMQTransport.Server(endpoint: endpoint, security: security, configuration: configuration)
@@ -32,7 +34,7 @@ func withEchoServer<Result: Sendable>(
 func withEchoClient<Result: Sendable>(
   endpoint: String,
   security: ZeroMQTransport.Security = .plaintext,
-  configuration: ZeroMQTransport.Client.Configuration = .init(),
+  configuration: ZeroMQTransport.Client.Configuration = .init(logger: testLogger("client")),
   _ body: @Sendable (GRPCClient<ZeroMQTransport.Client>) async throws -> Result
 ) async throws -> Result {
   let transport = ZeroMQTransport.Client(endpoint: endpoint, security: security, configuration: configuration)
@@ -94,4 +96,14 @@ func unusedLoopbackEndpoint() throws -> String {
   let endpoint = socket.lastEndpoint!
   socket.close()
   return endpoint
+}
+
+/// A logger that writes to standard error when `ZMQ_TEST_LOG` is set, and is silent otherwise.
+func testLogger(_ label: String) -> Logger {
+  guard ProcessInfo.processInfo.environment["ZMQ_TEST_LOG"] != nil else {
+    return Logger(label: label, factory: { _ in SwiftLogNoOpLogHandler() })
+  }
+  var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0, metadataProvider: nil) })
+  logger.logLevel = Logger.Level.debug
+  return logger
 }

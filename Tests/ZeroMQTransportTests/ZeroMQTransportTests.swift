@@ -180,7 +180,7 @@ struct TransportFailureTests {
     let endpoint = try unusedLoopbackEndpoint()
     try await withEchoClient(endpoint: endpoint) { client in
       try await withEchoServer(endpoint: endpoint) { _ in
-        let reply3 = try await client.get("first life")
+        let reply3 = try await client.get("first life", waitForReady: true)
         #expect(reply3 == "first life")
       }
       // Server gone: fail fast with unavailable.
@@ -379,8 +379,9 @@ struct TransportSecurityTests {
 struct TransportShutdownTests {
   @Test("under service lifecycle, RPCs in flight finish and new ones are refused")
   func gracefulShutdown() async throws {
-    let transport = ZeroMQTransport.Server(endpoint: "tcp://127.0.0.1:*")
-    let server = GRPCServer(transport: transport, services: [EchoService()])
+    let transport = ZeroMQTransport.Server(endpoint: "tcp://127.0.0.1:*", configuration: .init(logger: testLogger("server")))
+    let service = EchoService()
+    let server = GRPCServer(transport: transport, services: [service])
     let group = ServiceGroup(
       services: [GRPCServerService(server: server)],
       gracefulShutdownSignals: [],
@@ -392,16 +393,12 @@ struct TransportShutdownTests {
       try await withEchoClient(endpoint: endpoint) { client in
         let reply12 = try await client.get("warm up")
         #expect(reply12 == "warm up")
-        let inFlight = Counter()
         try await withThrowingTaskGroup(of: String.self) { calls in
           for _ in 0..<20 {
-            calls.addTask {
-              inFlight.increment()
-              return try await client.get("sleep:500")
-            }
+            calls.addTask { try await client.get("sleep:500") }
           }
-          while inFlight.value < 20 { try await Task.sleep(for: .milliseconds(10)) }
-          try await Task.sleep(for: .milliseconds(150))
+          // The warm-up call counts as one.
+          while service.started.value < 21 { try await Task.sleep(for: .milliseconds(10)) }
           await group.triggerGracefulShutdown()
           try await Task.sleep(for: .milliseconds(50))
           let refused = await rpcCode { _ = try await client.get("too late", timeout: .seconds(2)) }
@@ -416,8 +413,3 @@ struct TransportShutdownTests {
   }
 }
 
-final class Counter: Sendable {
-  private let count = Mutex(0)
-  func increment() { count.withLock { $0 += 1 } }
-  var value: Int { count.withLock { $0 } }
-}

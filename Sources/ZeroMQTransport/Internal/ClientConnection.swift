@@ -12,8 +12,9 @@ final class ClientConnection: Sendable {
     case register(ClientStream, waitForReady: Bool)
     /// A wire message for a stream.
     case send(UInt64, WireMessage)
-    /// The client abandons a stream: CANCEL it on the wire if it is still open.
-    case cancel(UInt64)
+    /// The client abandons a stream: CANCEL it on the wire if it is still open, and end it
+    /// locally with the reason.
+    case cancel(UInt64, RPCError)
     /// The RPC's task is done with the stream.
     case release(UInt64)
     /// Close the socket and end the thread.
@@ -164,11 +165,15 @@ private final class ClientSocketLoop {
           handle(command)
         }
       }
-      if poller.events(at: monitorIndex).contains(.readable) {
-        while let event = try? monitor.nextEvent() { handle(event) }
-      }
+      // Frames first: a server's last replies arrive before the news that it went away.
       if poller.events(at: socketIndex).contains(.readable) {
         receiveAvailable()
+      }
+      if poller.events(at: monitorIndex).contains(.readable) {
+        while let event = try? monitor.nextEvent() {
+          if event.kind == .disconnected { receiveAvailable() }
+          handle(event)
+        }
       }
       flushPending()
     }
@@ -211,12 +216,12 @@ private final class ClientSocketLoop {
         streams[id] = record
       }
 
-    case .cancel(let id):
+    case .cancel(let id, let reason):
       guard var record = streams[id], !record.ended else { return }
       if record.active && record.opened { transmit(.cancel, on: id) }
       record.ended = true
       streams[id] = record
-      record.stream.fail(RPCError(code: .cancelled, message: "The RPC was cancelled by the client."))
+      record.stream.fail(reason)
 
     case .release(let id):
       guard let record = streams.removeValue(forKey: id) else { return }
@@ -237,6 +242,8 @@ private final class ClientSocketLoop {
     if event.kind == .handshakeSucceeded {
       becomeReady()
     } else if event.kind == .disconnected {
+      // A connection that never completed its handshake has already reported why it failed.
+      guard case .ready = connectionState else { return }
       becomeFailed(RPCError(code: .unavailable, message: "Lost the connection to \(endpoint); reconnecting."))
     } else if event.kind == .handshakeFailedAuth {
       becomeFailed(RPCError(

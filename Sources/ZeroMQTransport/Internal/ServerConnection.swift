@@ -158,11 +158,17 @@ private final class ServerSocketLoop {
       flushPending()
     }
 
-    // Give queued responses the linger period to be accepted by libzmq.
-    let deadline = ContinuousClock.now.advanced(by: configuration.shutdownLinger)
-    while !pending.isEmpty && ContinuousClock.now < deadline {
+    // Keep the connection open for a quiet period after the last replies: a client drops
+    // frames it has not read yet when its connection closes, so closing at once could lose
+    // them. New RPCs arriving meanwhile are refused (the server is draining).
+    draining = true
+    let deadline = ContinuousClock.now.advanced(by: configuration.shutdownQuietPeriod)
+    while ContinuousClock.now < deadline {
       flushPending()
-      if !pending.isEmpty { _ = try? poller.poll(timeout: .milliseconds(1)) }
+      let remaining = deadline - ContinuousClock.now
+      _ = try? poller.poll(timeout: pending.isEmpty ? min(remaining, .milliseconds(50)) : .milliseconds(1))
+      for command in commands.drain() { handle(command) }
+      if poller.events(at: socketIndex).contains(.readable) { receiveAvailable() }
     }
     for record in streams.values {
       record.stream.cancel()
