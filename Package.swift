@@ -60,12 +60,26 @@ let package = Package(
       ],
       exclude: ["README.md"]
     ),
+    // What every daemon shares: the Diagnostics service, CURVE key files.
+    .target(
+      name: "DaemonSupport",
+      dependencies: [
+        "ZeroMQ",
+        "ZeroMQTransport",
+        "HiTechSchema",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: grpcAvailability
+    ),
     .executableTarget(
       name: "hitech",
       dependencies: [
         "ZeroMQ",
         "ZeroMQTransport",
         "HiTechSchema",
+        "DaemonSupport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -87,6 +101,29 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
+      swiftSettings: grpcAvailability
+    ),
+    .testTarget(
+      name: "DaemonSupportTests",
+      dependencies: [
+        "DaemonSupport",
+        "ZeroMQ",
+        "ZeroMQTransport",
+        "HiTechSchema",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+      ],
+      swiftSettings: grpcAvailability
+    ),
+    // Runs a Python client written from proto-schemas/WIRE.md alone against the Swift server.
+    .testTarget(
+      name: "InteropTests",
+      dependencies: [
+        "DaemonSupport",
+        "ZeroMQ",
+        "ZeroMQTransport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+      ],
+      exclude: ["python"],
       swiftSettings: grpcAvailability
     ),
     .testTarget(

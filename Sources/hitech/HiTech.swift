@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct HiTech: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "hitech",
+    abstract: "The national high-tech industrial base reporting system.",
+    discussion: """
+      Daemons and operator tools of the reporting federation: province nodes push annual
+      reports over ZeroMQ (CurveZMQ) to the central aggregator.
+      """,
+    subcommands: [Keys.self, ServeDiagnostics.self, Ping.self]
+  )
+}
