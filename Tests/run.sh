@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every check of the project on a Debian/Ubuntu machine with Swift installed:
+# installs the system and Python packages the tests need when they are missing, checks that
+# the committed generated code matches proto-schemas/, then runs the whole test suite.
+#
+#   Tests/run.sh              everything
+#   Tests/run.sh --filter X   only the Swift tests matching X (after the same checks)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { echo "Tests/run.sh: $*" >&2; }
+
+# System packages: libzmq (the transport), protoc and the well-known types (generated-code
+# check, Python interop client), Python's pip.
+missing=()
+for package in libzmq3-dev protobuf-compiler libprotobuf-dev python3-pip; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ "$(id -u)" != 0 ]]; then
+    log "missing packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Python packages of the interop client (a client written from proto-schemas/WIRE.md alone).
+if [[ -f Tests/InteropTests/python/requirements.txt ]]; then
+  python3 -m pip install -q --disable-pip-version-check -r Tests/InteropTests/python/requirements.txt \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages -r Tests/InteropTests/python/requirements.txt
+fi
+
+log "checking that the generated Swift matches proto-schemas/"
+proto-schemas/check-generated.sh
+
+log "building"
+swift build --build-tests
+
+log "testing"
+swift test --skip-build "$@"
