@@ -25,6 +25,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-collections", from: "1.1.3"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     // libzmq from the system (Debian: libzmq3-dev). No pkgConfig: zmq.h is in /usr/include,
@@ -59,6 +61,21 @@ let package = Package(
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
       ],
       exclude: ["README.md"]
+    ),
+    // The programme's domain: reporters, bases, annual reports, derived ratios and the one
+    // validation rule set shared by node and aggregator. No I/O, no clock, no generated code.
+    .target(
+      name: "HiTechDomain"
+    ),
+    // The aggregator's durable store: SQLite through GRDB, migrations, group commit,
+    // deduplication and revisions, receipts, the audit log.
+    .target(
+      name: "AggregatorStore",
+      dependencies: [
+        "HiTechDomain",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
     ),
     // What every daemon shares: the Diagnostics service, CURVE key files.
     .target(
@@ -125,6 +142,14 @@ let package = Package(
       ],
       exclude: ["python"],
       swiftSettings: grpcAvailability
+    ),
+    .testTarget(
+      name: "HiTechDomainTests",
+      dependencies: ["HiTechDomain", "HiTechSchema", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+    ),
+    .testTarget(
+      name: "AggregatorStoreTests",
+      dependencies: ["AggregatorStore", "HiTechDomain", .product(name: "GRDB", package: "GRDB.swift")]
     ),
     .testTarget(
       name: "HiTechSchemaTests",
