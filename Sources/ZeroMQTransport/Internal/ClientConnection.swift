@@ -1,4 +1,3 @@
-import DequeModule
 import GRPCCore
 import Logging
 import Synchronization
@@ -21,11 +20,11 @@ final class ClientConnection: Sendable {
     case stop(CheckedContinuation<Void, Never>)
   }
 
-  let commands: CommandQueue<Command>
-  private let thread: Mutex<OSThread?> = Mutex(nil)
+  private let thread: SocketThread<Command>
+  var commands: CommandQueue<Command> { thread.commands }
 
-  private init(commands: CommandQueue<Command>) {
-    self.commands = commands
+  private init(thread: SocketThread<Command>) {
+    self.thread = thread
   }
 
   /// Makes the socket on a new thread and starts connecting. Throws if the socket cannot be
@@ -35,44 +34,25 @@ final class ClientConnection: Sendable {
     security: ZeroMQTransport.Security,
     configuration: ZeroMQTransport.Client.Configuration
   ) async throws -> ClientConnection {
-    let connection = ClientConnection(commands: try CommandQueue())
-    let commands = connection.commands
-    try await withCheckedThrowingContinuation { (started: CheckedContinuation<Void, any Error>) in
-      let thread = OSThread(name: "zmq-client") {
-        let loop: ClientSocketLoop
-        do {
-          loop = try ClientSocketLoop(
-            endpoint: endpoint, security: security, configuration: configuration, commands: commands
-          )
-        } catch {
-          started.resume(throwing: error)
-          return
-        }
-        started.resume()
-        loop.run()
-      }
-      connection.thread.withLock { $0 = thread }
-    }
-    return connection
+    let (thread, _) = try await SocketThread<Command>.start(
+      name: "zmq-client",
+      makeLoop: { commands in
+        try ClientSocketLoop(endpoint: endpoint, security: security, configuration: configuration, commands: commands)
+      },
+      started: { _ in () }
+    )
+    return ClientConnection(thread: thread)
   }
 
   /// Ends the thread: streams still open fail with `unavailable`.
   func stop() async {
-    await withCheckedContinuation { continuation in
-      commands.enqueue(.stop(continuation))
-    }
-    let thread = self.thread.withLock { value -> OSThread? in
-      defer { value = nil }
-      return value
-    }
-    // The thread has resumed the continuation as its last act; joining is immediate.
-    thread?.join()
+    await thread.stop { .stop($0) }
   }
 }
 
 /// Everything that lives on the client's socket thread.
 @available(gRPCSwift 2.0, *)
-private final class ClientSocketLoop {
+private final class ClientSocketLoop: SocketLoop {
   private enum ConnectionState {
     case connecting
     case ready
@@ -97,7 +77,7 @@ private final class ClientSocketLoop {
   private var logger: Logger
   private var connectionState = ConnectionState.connecting
   private var streams: [UInt64: Record] = [:]
-  private var pending = Deque<[ZMQMessage]>()
+  private var outbound = OutboundQueue()
 
   init(
     endpoint: String,
@@ -151,7 +131,7 @@ private final class ClientSocketLoop {
     var stopRequest: CheckedContinuation<Void, Never>?
 
     while stopRequest == nil {
-      poller.setEvents(pending.isEmpty ? .readable : [.readable, .writable], at: socketIndex)
+      poller.setEvents(outbound.isEmpty ? .readable : [.readable, .writable], at: socketIndex)
       do {
         try poller.poll(timeout: nil)
       } catch {
@@ -282,7 +262,7 @@ private final class ClientSocketLoop {
     if case .ready = connectionState { wasReady = true } else { wasReady = false }
     connectionState = .failed(error)
     // Frames waiting for the lost connection belong to streams that fail now.
-    if wasReady { pending.removeAll() }
+    if wasReady { outbound.removeAll() }
     for (id, record) in streams where !record.ended {
       if record.active || !record.waitForReady {
         fail(id, error)
@@ -300,41 +280,23 @@ private final class ClientSocketLoop {
   // MARK: - Socket I/O
 
   private func transmit(_ message: WireMessage, on id: UInt64) {
-    let frames = message.frames(streamID: id)
-    if pending.isEmpty {
-      do {
-        if try socket.send(frames, dontWait: true) { return }
-      } catch {
-        logger.error("send failed", metadata: ["error": "\(error)"])
-        fail(id, RPCError(code: .unavailable, message: "Sending to \(endpoint) failed: \(error)"))
-        return
-      }
+    do {
+      try outbound.send(message.frames(streamID: id), on: socket)
+    } catch {
+      logger.error("send failed", metadata: ["error": "\(error)"])
+      fail(id, RPCError(code: .unavailable, message: "Sending to \(endpoint) failed: \(error)"))
     }
-    pending.append(frames)
   }
 
   private func flushPending() {
-    while let frames = pending.first {
-      do {
-        guard try socket.send(frames, dontWait: true) else { return }
-      } catch {
-        logger.error("send failed", metadata: ["error": "\(error)"])
-      }
-      pending.removeFirst()
+    outbound.flush(on: socket) { _, error in
+      logger.error("send failed", metadata: ["error": "\(error)"])
     }
   }
 
   private func receiveAvailable() {
-    for _ in 0..<1024 {
-      let frames: [ZMQMessage]
-      do {
-        guard let received = try socket.receiveMultipart(dontWait: true) else { return }
-        frames = received
-      } catch {
-        logger.error("receive failed", metadata: ["error": "\(error)"])
-        return
-      }
-      handle(frames: frames)
+    if let error = socket.receiveWaiting({ handle(frames: $0) }) {
+      logger.error("receive failed", metadata: ["error": "\(error)"])
     }
   }
 

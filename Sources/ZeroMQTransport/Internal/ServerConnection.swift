@@ -1,4 +1,3 @@
-import DequeModule
 import GRPCCore
 import Logging
 import Synchronization
@@ -19,12 +18,12 @@ final class ServerConnection: Sendable {
     case stop(CheckedContinuation<Void, Never>)
   }
 
-  let commands: CommandQueue<Command>
+  private let thread: SocketThread<Command>
   let boundEndpoint: String
-  private let thread: Mutex<OSThread?> = Mutex(nil)
+  var commands: CommandQueue<Command> { thread.commands }
 
-  private init(commands: CommandQueue<Command>, boundEndpoint: String) {
-    self.commands = commands
+  private init(thread: SocketThread<Command>, boundEndpoint: String) {
+    self.thread = thread
     self.boundEndpoint = boundEndpoint
   }
 
@@ -35,46 +34,32 @@ final class ServerConnection: Sendable {
     configuration: ZeroMQTransport.Server.Configuration,
     newStreams: AsyncStream<ServerStreamStart>.Continuation
   ) async throws -> ServerConnection {
-    let commands = try CommandQueue<Command>()
-    let threadBox = Mutex<OSThread?>(nil)
-    let bound: String = try await withCheckedThrowingContinuation { started in
-      let thread = OSThread(name: "zmq-server") {
-        let loop: ServerSocketLoop
-        do {
-          loop = try ServerSocketLoop(
+    do {
+      let (thread, bound) = try await SocketThread<Command>.start(
+        name: "zmq-server",
+        makeLoop: { commands in
+          try ServerSocketLoop(
             endpoint: endpoint, security: security, configuration: configuration,
             commands: commands, newStreams: newStreams
           )
-        } catch {
-          newStreams.finish()
-          started.resume(throwing: error)
-          return
-        }
-        started.resume(returning: loop.boundEndpoint)
-        loop.run()
-      }
-      threadBox.withLock { $0 = thread }
+        },
+        started: { $0.boundEndpoint }
+      )
+      return ServerConnection(thread: thread, boundEndpoint: bound)
+    } catch {
+      newStreams.finish()
+      throw error
     }
-    let connection = ServerConnection(commands: commands, boundEndpoint: bound)
-    connection.thread.withLock { $0 = threadBox.withLock { $0 } }
-    return connection
   }
 
   func stop() async {
-    await withCheckedContinuation { continuation in
-      commands.enqueue(.stop(continuation))
-    }
-    let thread = self.thread.withLock { value -> OSThread? in
-      defer { value = nil }
-      return value
-    }
-    thread?.join()
+    await thread.stop { .stop($0) }
   }
 }
 
 /// Everything that lives on the server's socket thread.
 @available(gRPCSwift 2.0, *)
-private final class ServerSocketLoop {
+private final class ServerSocketLoop: SocketLoop {
   private struct Record {
     let stream: ServerStream
     var inboundFinished = false
@@ -88,7 +73,7 @@ private final class ServerSocketLoop {
   private let authenticator: ZAPAuthenticator?
   private var logger: Logger
   private var streams: [StreamKey: Record] = [:]
-  private var pending = Deque<[ZMQMessage]>()
+  private var outbound = OutboundQueue()
   private var draining = false
 
   init(
@@ -140,7 +125,7 @@ private final class ServerSocketLoop {
     while stopRequest == nil {
       do {
         // A ROUTER is always "writable"; queued frames are retried on a short timer instead.
-        try poller.poll(timeout: pending.isEmpty ? nil : .milliseconds(1))
+        try poller.poll(timeout: outbound.isEmpty ? nil : .milliseconds(1))
       } catch {
         logger.error("zmq_poll failed; the server socket thread stops", metadata: ["error": "\(error)"])
         break
@@ -166,7 +151,7 @@ private final class ServerSocketLoop {
     while ContinuousClock.now < deadline {
       flushPending()
       let remaining = deadline - ContinuousClock.now
-      _ = try? poller.poll(timeout: pending.isEmpty ? min(remaining, .milliseconds(50)) : .milliseconds(1))
+      _ = try? poller.poll(timeout: outbound.isEmpty ? min(remaining, .milliseconds(50)) : .milliseconds(1))
       for command in commands.drain() { handle(command) }
       if poller.events(at: socketIndex).contains(.readable) { receiveAvailable() }
     }
@@ -217,30 +202,22 @@ private final class ServerSocketLoop {
   private func transmit(_ message: WireMessage, to key: StreamKey) {
     var frames = [ZMQMessage(key.routingID)]
     frames.append(contentsOf: message.frames(streamID: key.streamID))
-    if pending.isEmpty {
-      do {
-        if try socket.send(frames, dontWait: true) { return }
-      } catch let error as ZMQError where error.isHostUnreachable {
-        peerGone(key.routingID)
-        return
-      } catch {
-        logger.error("send failed", metadata: ["error": "\(error)"])
-        return
-      }
+    do {
+      try outbound.send(frames, on: socket)
+    } catch {
+      sendFailed(to: key.routingID, error)
     }
-    pending.append(frames)
   }
 
   private func flushPending() {
-    while let frames = pending.first {
-      do {
-        guard try socket.send(frames, dontWait: true) else { return }
-      } catch let error as ZMQError where error.isHostUnreachable {
-        peerGone(frames[0].bytes)
-      } catch {
-        logger.error("send failed", metadata: ["error": "\(error)"])
-      }
-      pending.removeFirst()
+    outbound.flush(on: socket) { frames, error in sendFailed(to: frames[0].bytes, error) }
+  }
+
+  private func sendFailed(to routingID: [UInt8], _ error: any Error) {
+    if let error = error as? ZMQError, error.isHostUnreachable {
+      peerGone(routingID)
+    } else {
+      logger.error("send failed", metadata: ["error": "\(error)"])
     }
   }
 
@@ -260,16 +237,8 @@ private final class ServerSocketLoop {
   }
 
   private func receiveAvailable() {
-    for _ in 0..<1024 {
-      let frames: [ZMQMessage]
-      do {
-        guard let received = try socket.receiveMultipart(dontWait: true) else { return }
-        frames = received
-      } catch {
-        logger.error("receive failed", metadata: ["error": "\(error)"])
-        return
-      }
-      handle(frames: frames)
+    if let error = socket.receiveWaiting({ handle(frames: $0) }) {
+      logger.error("receive failed", metadata: ["error": "\(error)"])
     }
   }
 
