@@ -1,0 +1,143 @@
+import GRDB
+import Logging
+
+/// The group-commit writer: callers queue requests, and one drain loop at a time takes every
+/// request queued so far (up to `maxBatchSize`), decides them in order inside ONE write
+/// transaction, commits it (synchronous = FULL: the WAL is fsync'd), and only then resumes each
+/// caller with its outcome. While a transaction runs, new requests queue up for the next one,
+/// so the more callers wait, the larger the batches and the fewer the fsyncs.
+///
+/// The drain loop is a task started when the first request arrives at an idle writer and ended
+/// when the queue is empty, so an idle store runs nothing.
+actor IngestWriter {
+  private struct Pending {
+    let request: IngestRequest
+    let continuation: CheckedContinuation<IngestOutcome, any Error>
+  }
+
+  /// Called inside the batch's transaction before request `index` is decided; throwing from it
+  /// fails the batch as a storage error would. For tests only.
+  typealias FaultInjector = @Sendable (_ db: Database, _ index: Int) throws -> Void
+
+  private let pool: DatabasePool
+  private let path: String
+  private let maxBatchSize: Int
+  private let nowMicros: @Sendable () -> Int64
+  private let onBatch: (@Sendable (IngestBatchReport) -> Void)?
+  private let logger: Logger
+
+  private var queue: [Pending] = []
+  private var draining = false
+  private var paused = false
+  private var closed = false
+  private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+  private var faultInjector: FaultInjector?
+  private(set) var statistics = IngestStatistics()
+
+  init(
+    pool: DatabasePool,
+    path: String,
+    maxBatchSize: Int,
+    nowMicros: @escaping @Sendable () -> Int64,
+    onBatch: (@Sendable (IngestBatchReport) -> Void)?,
+    logger: Logger
+  ) {
+    self.pool = pool
+    self.path = path
+    self.maxBatchSize = maxBatchSize
+    self.nowMicros = nowMicros
+    self.onBatch = onBatch
+    self.logger = logger
+  }
+
+  func submit(_ request: IngestRequest) async throws -> IngestOutcome {
+    guard !closed else {
+      throw StoreError(code: .unavailable, message: "the store \(path) is closing; retry later")
+    }
+    return try await withCheckedThrowingContinuation { continuation in
+      queue.append(Pending(request: request, continuation: continuation))
+      startDrainingIfNeeded()
+    }
+  }
+
+  /// Refuses new requests and waits until every queued request has been decided.
+  func shutDown() async {
+    closed = true
+    paused = false
+    startDrainingIfNeeded()
+    await waitUntilIdle()
+  }
+
+  // MARK: Test hooks
+
+  /// Holds queued requests until ``resume()`` (so a test can build one batch of its choice).
+  func pause() { paused = true }
+
+  func resume() {
+    paused = false
+    startDrainingIfNeeded()
+  }
+
+  var queuedCount: Int { queue.count }
+
+  func setFaultInjector(_ injector: FaultInjector?) { faultInjector = injector }
+
+  func waitUntilIdle() async {
+    if !draining && (queue.isEmpty || paused) { return }
+    await withCheckedContinuation { idleWaiters.append($0) }
+  }
+
+  // MARK: The drain loop
+
+  private func startDrainingIfNeeded() {
+    guard !draining, !paused, !queue.isEmpty else { return }
+    draining = true
+    Task { await self.drain() }
+  }
+
+  private func drain() async {
+    while !paused, !queue.isEmpty {
+      let count = min(maxBatchSize, queue.count)
+      let batch = Array(queue.prefix(count))
+      queue.removeFirst(count)
+      await run(batch)
+    }
+    draining = false
+    let waiters = idleWaiters
+    idleWaiters = []
+    for waiter in waiters { waiter.resume() }
+  }
+
+  private func run(_ batch: [Pending]) async {
+    let requests = batch.map(\.request)
+    let now = nowMicros()
+    let injector = faultInjector
+    let path = self.path
+    let started = ContinuousClock.now
+    let results: [Result<IngestOutcome, StoreError>]
+    var committed = true
+    do {
+      results = try await pool.write { db in
+        try IngestTransaction.decide(requests, db: db, nowMicros: now, path: path, faultInjector: injector)
+      }
+    } catch {
+      committed = false
+      let failure = StoreError(
+        code: .unavailable,
+        message: "storing a batch of \(batch.count) submission(s) in \(path) failed and was rolled back; "
+          + "nothing of it was stored; retry later",
+        cause: error)
+      logger.info(
+        "ingest batch failed",
+        metadata: ["store.batch.size": "\(batch.count)", "error": "\(error)"])
+      results = Array(repeating: .failure(failure), count: batch.count)
+    }
+    let elapsed = ContinuousClock.now - started
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    statistics.record(batchSize: batch.count, committed: committed)
+    onBatch?(IngestBatchReport(size: batch.count, committed: committed, durationSeconds: seconds))
+    for (pending, result) in zip(batch, results) {
+      pending.continuation.resume(with: result)
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import GRDB
+
+/// The store's schema, as a timeline of named migrations.
+///
+/// A migration that has shipped is NEVER edited, renamed, reordered or removed: databases in
+/// the field record the names of the migrations they ran and will not run an edited one again.
+/// To change the schema, append a new migration ("v2", "v3", ...). Migrations speak SQL only and
+/// use no application type, so their meaning never drifts with the code.
+enum Schema {
+  static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1") { db in
+      try db.execute(sql: v1)
+    }
+    return migrator
+  }
+
+  /// Times are INTEGER microseconds since 1970-01-01T00:00:00Z (UTC). Enumerations are TEXT raw
+  /// values. Rows of submissions, submission_bytes, findings, report_revisions and audit_log are
+  /// never updated nor deleted (triggers abort any attempt): a receipt is rebuilt from them
+  /// identically every time.
+  private static let v1 = """
+    CREATE TABLE reporters (
+      code TEXT PRIMARY KEY NOT NULL CHECK (code <> ''),
+      name_zh TEXT NOT NULL,
+      name_en TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      parent_code TEXT,
+      active INTEGER NOT NULL CHECK (active IN (0, 1)),
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE reporter_keys (
+      public_key_z85 TEXT PRIMARY KEY NOT NULL CHECK (length(public_key_z85) = 40),
+      reporter_code TEXT NOT NULL REFERENCES reporters(code),
+      comment TEXT NOT NULL DEFAULT '',
+      registered_at INTEGER NOT NULL,
+      retired_at INTEGER
+    );
+    CREATE INDEX reporter_keys_by_reporter ON reporter_keys(reporter_code);
+
+    CREATE TABLE bases (
+      base_id TEXT PRIMARY KEY NOT NULL CHECK (base_id <> ''),
+      name_zh TEXT NOT NULL,
+      name_en TEXT NOT NULL,
+      reporter_code TEXT NOT NULL REFERENCES reporters(code),
+      kind TEXT NOT NULL,
+      level TEXT NOT NULL,
+      city_code TEXT NOT NULL DEFAULT '',
+      city_name_zh TEXT NOT NULL DEFAULT '',
+      recognition_document TEXT NOT NULL DEFAULT '',
+      recognition_date TEXT NOT NULL DEFAULT '',
+      first_report_year INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      retired_at INTEGER,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX bases_by_reporter ON bases(reporter_code);
+
+    CREATE TABLE base_fields (
+      base_id TEXT NOT NULL REFERENCES bases(base_id) ON DELETE CASCADE,
+      position INTEGER NOT NULL,
+      field TEXT NOT NULL,
+      PRIMARY KEY (base_id, position),
+      UNIQUE (base_id, field)
+    );
+
+    -- One row per submission the store recorded: accepted, duplicate or rejected.
+    -- No foreign keys to the registry: a rejected submission may name an unknown base.
+    CREATE TABLE submissions (
+      id INTEGER PRIMARY KEY,
+      submission_id TEXT NOT NULL UNIQUE,
+      accession_number TEXT UNIQUE,
+      reporter_code TEXT NOT NULL,
+      base_id TEXT NOT NULL,
+      report_year INTEGER NOT NULL,
+      revision INTEGER NOT NULL,
+      replaces_revision INTEGER NOT NULL,
+      content_sha256 BLOB NOT NULL CHECK (length(content_sha256) = 32),
+      status TEXT NOT NULL CHECK (status IN
+        ('accepted', 'accepted_with_warnings', 'accepted_late', 'duplicate', 'rejected')),
+      late INTEGER NOT NULL CHECK (late IN (0, 1)),
+      received_at INTEGER NOT NULL,
+      explanations TEXT NOT NULL DEFAULT '[]',
+      duplicate_of INTEGER REFERENCES submissions(id),
+      CHECK ((accession_number IS NOT NULL) = (status IN ('accepted', 'accepted_with_warnings', 'accepted_late'))),
+      CHECK ((duplicate_of IS NOT NULL) = (status = 'duplicate'))
+    );
+    CREATE INDEX submissions_by_reporter_year ON submissions(reporter_code, report_year, id);
+    CREATE INDEX submissions_by_base_year ON submissions(base_id, report_year, id);
+
+    -- The original bytes, apart from the indexed rows (large blobs waste their pages).
+    CREATE TABLE submission_bytes (
+      submission_row_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+      bytes BLOB NOT NULL
+    );
+
+    -- Every stored revision of every (base, year) report; one per accepted submission.
+    CREATE TABLE report_revisions (
+      base_id TEXT NOT NULL,
+      report_year INTEGER NOT NULL,
+      revision INTEGER NOT NULL CHECK (revision >= 1),
+      submission_row_id INTEGER NOT NULL UNIQUE REFERENCES submissions(id),
+      PRIMARY KEY (base_id, report_year, revision)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE findings (
+      submission_row_id INTEGER NOT NULL REFERENCES submissions(id),
+      position INTEGER NOT NULL,
+      rule_code TEXT NOT NULL,
+      severity TEXT NOT NULL CHECK (severity IN ('error', 'warning')),
+      field_path TEXT NOT NULL,
+      message TEXT NOT NULL,
+      overridden INTEGER NOT NULL CHECK (overridden IN (0, 1)),
+      override_explanation TEXT NOT NULL,
+      PRIMARY KEY (submission_row_id, position)
+    ) WITHOUT ROWID;
+
+    -- The last accession sequence number given out per report year (dense, never reused).
+    CREATE TABLE accession_counters (
+      report_year INTEGER PRIMARY KEY NOT NULL,
+      last_sequence INTEGER NOT NULL
+    );
+
+    CREATE TABLE audit_log (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      at INTEGER NOT NULL,
+      actor TEXT NOT NULL,
+      action TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      detail TEXT NOT NULL DEFAULT ''
+    );
+
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+    CREATE TRIGGER submissions_no_update BEFORE UPDATE ON submissions
+    BEGIN SELECT RAISE(ABORT, 'submissions are never edited'); END;
+    CREATE TRIGGER submissions_no_delete BEFORE DELETE ON submissions
+    BEGIN SELECT RAISE(ABORT, 'submissions are never deleted'); END;
+    CREATE TRIGGER submission_bytes_no_update BEFORE UPDATE ON submission_bytes
+    BEGIN SELECT RAISE(ABORT, 'submission bytes are never edited'); END;
+    CREATE TRIGGER submission_bytes_no_delete BEFORE DELETE ON submission_bytes
+    BEGIN SELECT RAISE(ABORT, 'submission bytes are never deleted'); END;
+    CREATE TRIGGER report_revisions_no_update BEFORE UPDATE ON report_revisions
+    BEGIN SELECT RAISE(ABORT, 'report revisions are never edited'); END;
+    CREATE TRIGGER report_revisions_no_delete BEFORE DELETE ON report_revisions
+    BEGIN SELECT RAISE(ABORT, 'report revisions are never deleted'); END;
+    CREATE TRIGGER findings_no_update BEFORE UPDATE ON findings
+    BEGIN SELECT RAISE(ABORT, 'findings are never edited'); END;
+    CREATE TRIGGER findings_no_delete BEFORE DELETE ON findings
+    BEGIN SELECT RAISE(ABORT, 'findings are never deleted'); END;
+    """
+}
