@@ -63,11 +63,6 @@ public final class AggregatorDatabase: Sendable {
     grdb.label = "AggregatorStore"
     grdb.foreignKeysEnabled = true
     grdb.busyMode = .timeout(configuration.busyTimeoutSeconds)
-    grdb.prepareDatabase { db in
-      // WAL is set by DatabasePool itself. FULL makes every commit fsync the WAL, so a
-      // receipt is never sent for a transaction a power cut could undo.
-      try db.execute(sql: "PRAGMA synchronous = FULL")
-    }
 
     let pool: DatabasePool
     do {
@@ -93,6 +88,16 @@ public final class AggregatorDatabase: Sendable {
   }
 
   private static func prepare(_ pool: DatabasePool, path: String, verifyIntegrity: Bool) throws {
+    // DatabasePool turns WAL on and then sets `synchronous = NORMAL` on its writer connection
+    // (after `prepareDatabase` runs), which may lose the last commits on power loss. FULL makes
+    // every commit fsync the WAL, so a receipt is never sent for a transaction a power cut could
+    // undo. The pool has one writer connection for its whole life, so this holds.
+    try pool.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+      guard try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2 else {
+        throw StoreError(code: .internalError, message: "SQLite refused PRAGMA synchronous = FULL on \(path)")
+      }
+    }
     if verifyIntegrity {
       let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
       if problems != ["ok"] {
@@ -117,6 +122,8 @@ public final class AggregatorDatabase: Sendable {
   public func close() async throws {
     await writer.shutDown()
     do {
+      // Fold the WAL into the main file, so that a stopped store is one self-contained file.
+      _ = try? await pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
       try pool.close()
     } catch {
       throw StoreError.operation("closing the store", path: path, error)
