@@ -97,6 +97,10 @@ actor IngestWriter {
 
   private func drain() async {
     while !paused, !queue.isEmpty {
+      // Let the callers just resumed by the previous batch (and any other ready task) queue
+      // their next request first: without this, the callers answered by one commit miss the
+      // next batch and the writer alternates between a large and a tiny batch.
+      await Task.yield()
       let count = min(maxBatchSize, queue.count)
       let batch = Array(queue.prefix(count))
       queue.removeFirst(count)

@@ -125,8 +125,7 @@ enum Rows {
   static func appendAudit(
     _ db: Database, at: Int64, actor: String, action: String, subject: String, detail: String
   ) throws {
-    try db.execute(
-      sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-      arguments: [at, actor, action, subject, detail])
+    try db.cachedStatement(sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
+      .execute(arguments: [at, actor, action, subject, detail])
   }
 }
