@@ -27,6 +27,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
   ],
   targets: [
     // libzmq from the system (Debian: libzmq3-dev). No pkgConfig: zmq.h is in /usr/include,
@@ -90,6 +91,26 @@ let package = Package(
       ],
       swiftSettings: grpcAvailability
     ),
+    // The central aggregator: the ReportIngest service (authenticate, authorise, validate,
+    // deduplicate, store durably, then receipt), its configuration and its daemon.
+    .target(
+      name: "Aggregator",
+      dependencies: [
+        "HiTechDomain",
+        "AggregatorStore",
+        "HiTechSchema",
+        "ZeroMQ",
+        "ZeroMQTransport",
+        "DaemonSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Configuration", package: "swift-configuration"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: grpcAvailability
+    ),
     .executableTarget(
       name: "hitech",
       dependencies: [
@@ -97,6 +118,9 @@ let package = Package(
         "ZeroMQTransport",
         "HiTechSchema",
         "DaemonSupport",
+        "Aggregator",
+        "AggregatorStore",
+        "HiTechDomain",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -150,6 +174,21 @@ let package = Package(
     .testTarget(
       name: "AggregatorStoreTests",
       dependencies: ["AggregatorStore", "HiTechDomain", .product(name: "GRDB", package: "GRDB.swift")]
+    ),
+    .testTarget(
+      name: "AggregatorTests",
+      dependencies: [
+        "Aggregator",
+        "AggregatorStore",
+        "HiTechDomain",
+        "HiTechSchema",
+        "DaemonSupport",
+        "ZeroMQ",
+        "ZeroMQTransport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: grpcAvailability
     ),
     .testTarget(
       name: "HiTechSchemaTests",

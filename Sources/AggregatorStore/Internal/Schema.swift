@@ -12,6 +12,9 @@ enum Schema {
     migrator.registerMigration("v1") { db in
       try db.execute(sql: v1)
     }
+    migrator.registerMigration("v2-rounds") { db in
+      try db.execute(sql: v2Rounds)
+    }
     return migrator
   }
 
@@ -154,5 +157,18 @@ enum Schema {
     BEGIN SELECT RAISE(ABORT, 'findings are never edited'); END;
     CREATE TRIGGER findings_no_delete BEFORE DELETE ON findings
     BEGIN SELECT RAISE(ABORT, 'findings are never deleted'); END;
+    """
+
+  /// The aggregator's view of the yearly rounds: whether a report year is open, closed (and
+  /// whether late reports are then accepted), as set by the coordinator or an operator.
+  static let v2Rounds = """
+    CREATE TABLE rounds (
+      report_year INTEGER PRIMARY KEY CHECK (report_year BETWEEN 2000 AND 2999),
+      state TEXT NOT NULL CHECK (state IN ('planned', 'open', 'closed', 'assessed', 'published')),
+      late_policy TEXT NOT NULL CHECK (late_policy IN ('accept_mark_late', 'refuse')),
+      opens_at INTEGER,
+      deadline INTEGER,
+      updated_at INTEGER NOT NULL
+    );
     """
 }
