@@ -1,0 +1,106 @@
+public import Configuration
+import Foundation
+
+/// Everything the aggregator daemon reads at start-up.
+///
+/// Read from a JSON file plus environment overrides (see ``init(reader:)``): every key
+/// `aggregator.x.y` can be overridden by the variable `HITECH_AGGREGATOR_X_Y`, e.g.
+/// `HITECH_AGGREGATOR_DATABASE_PATH=/var/lib/hitech/aggregator.sqlite`.
+///
+/// ```json
+/// { "aggregator": {
+///     "endpoint": "tcp://0.0.0.0:7400",
+///     "secretKeyPath": "/etc/hitech/keys/aggregator.key",
+///     "databasePath": "/var/lib/hitech/aggregator.sqlite",
+///     "maxMessageBytes": 1048576,
+///     "yearOnYearJumpPercent": 300,
+///     "statusPath": "/run/hitech/aggregator.status.json"
+/// } }
+/// ```
+public struct AggregatorConfiguration: Sendable, Hashable {
+  /// The ROUTER endpoint province nodes connect to.
+  public var endpoint: String
+  /// The aggregator's CURVE secret key file (mode 0600). `nil` runs without CURVE, which is
+  /// allowed only on loopback or ipc endpoints (for tests and local demos): without CURVE
+  /// there is no reporter identity, so every submission is refused with `unauthenticated`.
+  public var secretKeyPath: String?
+  /// The SQLite store.
+  public var databasePath: String
+  /// The largest submission accepted, in bytes.
+  public var maxMessageBytes: Int
+  /// Year-on-year changes beyond this percentage (e.g. 300 = ×3 or ÷3) are warnings.
+  public var yearOnYearJumpPercent: Int
+  /// Where the daemon writes its state (JSON) for monitoring, refreshed every few seconds.
+  public var statusPath: String?
+
+  public init(
+    endpoint: String = "tcp://127.0.0.1:7400",
+    secretKeyPath: String? = nil,
+    databasePath: String = "aggregator.sqlite",
+    maxMessageBytes: Int = 1 << 20,
+    yearOnYearJumpPercent: Int = 300,
+    statusPath: String? = nil
+  ) {
+    self.endpoint = endpoint
+    self.secretKeyPath = secretKeyPath
+    self.databasePath = databasePath
+    self.maxMessageBytes = maxMessageBytes
+    self.yearOnYearJumpPercent = yearOnYearJumpPercent
+    self.statusPath = statusPath
+  }
+
+  /// Reads the `aggregator` scope of `reader`, keeping the defaults for absent keys.
+  public init(reader: ConfigReader) throws {
+    let scope = reader.scoped(to: "aggregator")
+    let defaults = AggregatorConfiguration()
+    self.init(
+      endpoint: scope.string(forKey: "endpoint", default: defaults.endpoint),
+      secretKeyPath: scope.string(forKey: "secretKeyPath"),
+      databasePath: scope.string(forKey: "databasePath", default: defaults.databasePath),
+      maxMessageBytes: scope.int(forKey: "maxMessageBytes", default: defaults.maxMessageBytes),
+      yearOnYearJumpPercent: scope.int(forKey: "yearOnYearJumpPercent", default: defaults.yearOnYearJumpPercent),
+      statusPath: scope.string(forKey: "statusPath")
+    )
+    try validate()
+  }
+
+  /// Reads a configuration file (optional) with `HITECH_*` environment overrides on top.
+  public static func load(
+    file: String?,
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) async throws -> AggregatorConfiguration {
+    var providers: [any ConfigProvider] = [
+      EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "hitech")
+    ]
+    if let file {
+      providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
+    }
+    return try AggregatorConfiguration(reader: ConfigReader(providers: providers))
+  }
+
+  /// A configuration the daemon cannot run with, naming the key and the rule.
+  public struct Problem: Error, CustomStringConvertible, Hashable {
+    public let key: String
+    public let rule: String
+    public var description: String { "aggregator.\(key): \(rule)" }
+  }
+
+  func validate() throws {
+    guard maxMessageBytes >= 1024 && maxMessageBytes <= 64 << 20 else {
+      throw Problem(key: "maxMessageBytes", rule: "must be between 1024 and 67108864, got \(maxMessageBytes)")
+    }
+    guard yearOnYearJumpPercent > 100 else {
+      throw Problem(key: "yearOnYearJumpPercent", rule: "must be above 100 (a factor above ×1), got \(yearOnYearJumpPercent)")
+    }
+    guard !databasePath.isEmpty else {
+      throw Problem(key: "databasePath", rule: "must name a file")
+    }
+    if secretKeyPath == nil {
+      let local = endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://")
+        || endpoint.hasPrefix("tcp://127.") || endpoint.hasPrefix("tcp://localhost:") || endpoint.hasPrefix("tcp://[::1]:")
+      guard local else {
+        throw Problem(key: "secretKeyPath", rule: "is required for a non-loopback endpoint (\(endpoint)): reports cross machines only over CURVE")
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import AggregatorStore
+import DaemonSupport
+import Foundation
+import GRPCCore
+public import Logging
+import ServiceLifecycle
+public import UnixSignals
+import ZeroMQ
+import ZeroMQTransport
+
+/// The aggregator daemon: the store, the registered keys, and a gRPC server over ZeroMQ
+/// offering `ReportIngest` and `Diagnostics`, run as one `ServiceGroup` that stops cleanly on
+/// SIGTERM and SIGINT (RPCs in flight finish, their commits and receipts complete, then the
+/// store is closed).
+public struct AggregatorDaemon: Sendable {
+  public let configuration: AggregatorConfiguration
+  public let logger: Logger
+
+  public init(configuration: AggregatorConfiguration, logger: Logger) {
+    self.configuration = configuration
+    self.logger = logger
+  }
+
+  /// Runs until a signal (or `group.triggerGracefulShutdown()`) stops it.
+  /// - Parameter onListening: called with the bound endpoint once nodes can connect.
+  public func run(
+    signals: [UnixSignal] = [.sigterm, .sigint],
+    onListening: @escaping @Sendable (String) -> Void = { _ in }
+  ) async throws {
+    let database = try AggregatorDatabase(path: configuration.databasePath, logger: logger)
+    try await Registry.seedReporters(database, actor: "aggregator")
+    let keys = RegisteredKeys(database: database, logger: logger)
+    try await keys.reload()
+
+    let security: ZeroMQTransport.Security
+    if let secretKeyPath = configuration.secretKeyPath {
+      security = .curveServer(
+        keyPair: try CurveKeyFile.readKeyPair(secretKeyPath: secretKeyPath),
+        policy: keys.allowList,
+        zapDomain: "hitech.aggregator"
+      )
+    } else {
+      logger.warning("running without CURVE: no node can be authenticated, every submission will be refused")
+      security = .plaintext
+    }
+    let transport = ZeroMQTransport.Server(
+      endpoint: configuration.endpoint,
+      security: security,
+      configuration: .init(
+        maxRequestMessageBytes: configuration.maxMessageBytes,
+        logger: logger
+      )
+    )
+    let ingest = ReportIngestService(
+      database: database,
+      rules: .init(yearOnYearJumpPercent: configuration.yearOnYearJumpPercent),
+      logger: logger
+    )
+    let server = GRPCServer(
+      transport: transport,
+      services: [ingest, DiagnosticsService(role: "aggregator")]
+    )
+    let status = StatusFile(path: configuration.statusPath, database: database, configuration: configuration, logger: logger)
+    let group = ServiceGroup(
+      configuration: .init(
+        services: [
+          .init(service: keys),
+          .init(service: status),
+          .init(service: GRPCServerService(server: server)),
+        ],
+        gracefulShutdownSignals: signals,
+        logger: logger
+      )
+    )
+    do {
+      try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        tasks.addTask {
+          let endpoint = try await transport.listeningEndpoint()
+          logger.info("aggregator listening", metadata: [
+            "zmq.endpoint": "\(endpoint)", "store.path": "\(configuration.databasePath)",
+            "curve": "\(configuration.secretKeyPath != nil)",
+          ])
+          onListening(endpoint)
+        }
+        try await tasks.waitForAll()
+      }
+    } catch {
+      try? await database.close()
+      throw error
+    }
+    try await database.close()
+    logger.info("aggregator stopped")
+  }
+}

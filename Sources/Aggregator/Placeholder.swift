@@ -1,1 +1,0 @@
-// The aggregator service and daemon land here.

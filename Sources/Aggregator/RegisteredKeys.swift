@@ -1,0 +1,55 @@
+import AggregatorStore
+import Logging
+public import ServiceLifecycle
+import ZeroMQ
+
+/// The aggregator's ZAP policy: the CURVE public keys registered for reporters in the store,
+/// each admitted as its reporter's code.
+///
+/// The ZAP handler must answer without waiting on the database, so the policy is an
+/// in-memory allow list that this service reloads from the store at start-up and then every
+/// ``refreshInterval``: a key registered or retired with the CLI (another process) takes
+/// effect for new connections within that interval.
+public struct RegisteredKeys: Service {
+  public let allowList = CurveAllowList()
+  public let refreshInterval: Duration
+  private let database: AggregatorDatabase
+  private let logger: Logger
+
+  public init(database: AggregatorDatabase, refreshInterval: Duration = .seconds(2), logger: Logger) {
+    self.database = database
+    self.refreshInterval = refreshInterval
+    self.logger = logger
+  }
+
+  /// Loads the active keys now. Keys that are not valid Z85 are skipped with an error logged.
+  public func reload() async throws {
+    var entries: [CurveKey: String] = [:]
+    for record in try await database.keys(includeRetired: false) where record.isActive {
+      guard let key = try? CurveKey(z85: record.publicKeyZ85) else {
+        logger.error("a registered key is not a Z85 CURVE key; it is ignored", metadata: ["reporter.code": "\(record.reporterCode)"])
+        continue
+      }
+      entries[key] = record.reporterCode
+    }
+    if entries.count != allowList.count {
+      logger.info("registered reporter keys loaded", metadata: ["keys.active": "\(entries.count)"])
+    }
+    allowList.replaceAll(with: entries)
+  }
+
+  public func run() async throws {
+    // Ends at graceful shutdown: the sleep is cancelled.
+    try? await cancelWhenGracefulShutdown {
+      while !Task.isCancelled {
+        do {
+          try await reload()
+        } catch {
+          // Keep the last good list: a busy or briefly unavailable store must not lock nodes out.
+          logger.warning("could not reload registered keys", metadata: ["error": "\(error)"])
+        }
+        try await Task.sleep(for: refreshInterval)
+      }
+    }
+  }
+}

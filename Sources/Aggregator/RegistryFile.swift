@@ -1,0 +1,226 @@
+import AggregatorStore
+import Foundation
+import HiTechSchema
+import SwiftProtobuf
+
+/// Reads a registry file of bases for import: a `ndrc.hitech.v1.Registry` in proto3 JSON
+/// (`.json`) or text format (`.txtpb`), or a CSV file (`.csv`) with one base per row.
+///
+/// CSV columns, by header name (order free; `fields` separated by `;`):
+/// `base_id, name_zh, name_en, reporter_code, kind, fields, level, city_code, city_name_zh,
+/// recognition_document, recognition_date, first_report_year, status`, where kind is
+/// `specialized` or `comprehensive`, level `provincial` or `national`, fields among
+/// `information, biology, aerospace, new_materials, new_energy, ocean`, status `active` or
+/// `withdrawn` (default active), and recognition_date `YYYY-MM-DD`.
+public enum RegistryFile {
+  /// A problem in the file, naming where (line and column for CSV, base for JSON) and the rule.
+  public struct Problem: Error, CustomStringConvertible, Hashable {
+    public let location: String
+    public let message: String
+    public var description: String { "\(location): \(message)" }
+  }
+
+  public static let fieldNames = ["information", "biology", "aerospace", "new_materials", "new_energy", "ocean"]
+
+  /// The bases in the file at `path`. Throws every problem found at once (as one error
+  /// listing them) rather than the first.
+  public static func readBases(path: String) throws -> [BaseRecord] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw Problem(location: path, message: "cannot read the file")
+    }
+    let lowered = path.lowercased()
+    if lowered.hasSuffix(".csv") {
+      guard let text = String(data: data, encoding: .utf8) else {
+        throw Problem(location: path, message: "not UTF-8 text; save the spreadsheet as CSV UTF-8")
+      }
+      return try basesFromCSV(text, name: path)
+    }
+    let registry: Ndrc_Hitech_V1_Registry
+    do {
+      if lowered.hasSuffix(".txtpb") || lowered.hasSuffix(".textproto") {
+        registry = try Ndrc_Hitech_V1_Registry(textFormatString: String(decoding: data, as: UTF8.self))
+      } else {
+        registry = try Ndrc_Hitech_V1_Registry(jsonUTF8Data: data)
+      }
+    } catch {
+      throw Problem(location: path, message: "not a ndrc.hitech.v1.Registry: \(error)")
+    }
+    return try basesFromRegistry(registry, name: path)
+  }
+
+  static func basesFromRegistry(_ registry: Ndrc_Hitech_V1_Registry, name: String) throws -> [BaseRecord] {
+    var problems: [Problem] = []
+    var bases: [BaseRecord] = []
+    for (index, base) in registry.bases.enumerated() {
+      let location = "\(name): bases[\(index)] \(base.baseID)"
+      var fields: [String] = []
+      for field in base.fields {
+        guard let name = fieldName(field) else {
+          problems.append(Problem(location: location, message: "fields: \(field) is not one of the six fields"))
+          continue
+        }
+        fields.append(name)
+      }
+      let kind: BaseRecord.Kind? =
+        switch base.kind {
+        case .specialized: .specialized
+        case .comprehensive: .comprehensive
+        default: nil
+        }
+      let level: BaseRecord.Level? =
+        switch base.level {
+        case .provincial: .provincial
+        case .national: .national
+        default: nil
+        }
+      guard let kind else {
+        problems.append(Problem(location: location, message: "kind: BASE_KIND_SPECIALIZED or BASE_KIND_COMPREHENSIVE"))
+        continue
+      }
+      guard let level else {
+        problems.append(Problem(location: location, message: "level: BASE_LEVEL_PROVINCIAL or BASE_LEVEL_NATIONAL"))
+        continue
+      }
+      let date = base.recognition.hasDate
+        ? String(format: "%04d-%02d-%02d", base.recognition.date.year, base.recognition.date.month, base.recognition.date.day)
+        : ""
+      bases.append(BaseRecord(
+        baseId: base.baseID, nameZh: base.nameZh, nameEn: base.nameEn, reporterCode: base.reporterCode,
+        kind: kind, level: level, fields: fields, cityCode: base.cityCode, cityNameZh: base.cityNameZh,
+        recognitionDocument: base.recognition.documentNumber, recognitionDate: date,
+        firstReportYear: Int(base.firstReportYear),
+        status: base.status == .withdrawn ? .withdrawn : .active
+      ))
+    }
+    problems.append(contentsOf: checkCommon(bases, name: name))
+    if !problems.isEmpty { throw ProblemList(problems: problems) }
+    return bases
+  }
+
+  static func basesFromCSV(_ text: String, name: String) throws -> [BaseRecord] {
+    let rows = CSV.parse(text)
+    guard let header = rows.first else { throw Problem(location: name, message: "the file is empty") }
+    let columns = header.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    let required = ["base_id", "name_zh", "reporter_code", "kind", "fields", "level", "first_report_year"]
+    let missing = required.filter { !columns.contains($0) }
+    guard missing.isEmpty else {
+      throw Problem(location: "\(name): line 1", message: "missing column(s) \(missing.joined(separator: ", "))")
+    }
+    var problems: [Problem] = []
+    var bases: [BaseRecord] = []
+    for (offset, row) in rows.dropFirst().enumerated() where !(row.count == 1 && row[0].isEmpty) {
+      let line = offset + 2
+      func value(_ column: String) -> String {
+        guard let index = columns.firstIndex(of: column), index < row.count else { return "" }
+        return row[index].trimmingCharacters(in: .whitespaces)
+      }
+      func problem(_ column: String, _ message: String) {
+        problems.append(Problem(location: "\(name): line \(line), column \(column)", message: message))
+      }
+      let kind = BaseRecord.Kind(rawValue: value("kind"))
+      if kind == nil { problem("kind", "specialized or comprehensive, got \"\(value("kind"))\"") }
+      let level = BaseRecord.Level(rawValue: value("level"))
+      if level == nil { problem("level", "provincial or national, got \"\(value("level"))\"") }
+      let fields = value("fields").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+      for field in fields where !fieldNames.contains(field) {
+        problem("fields", "\"\(field)\" is not one of \(fieldNames.joined(separator: ", "))")
+      }
+      let year = Int(value("first_report_year"))
+      if year == nil { problem("first_report_year", "a year such as 2010, got \"\(value("first_report_year"))\"") }
+      let statusText = value("status")
+      let status = statusText.isEmpty ? BaseRecord.Status.active : BaseRecord.Status(rawValue: statusText)
+      if status == nil { problem("status", "active or withdrawn, got \"\(statusText)\"") }
+      guard let kind, let level, let year, let status else { continue }
+      bases.append(BaseRecord(
+        baseId: value("base_id"), nameZh: value("name_zh"), nameEn: value("name_en"),
+        reporterCode: value("reporter_code"), kind: kind, level: level, fields: fields,
+        cityCode: value("city_code"), cityNameZh: value("city_name_zh"),
+        recognitionDocument: value("recognition_document"), recognitionDate: value("recognition_date"),
+        firstReportYear: year, status: status
+      ))
+    }
+    problems.append(contentsOf: checkCommon(bases, name: name))
+    if !problems.isEmpty { throw ProblemList(problems: problems) }
+    return bases
+  }
+
+  /// Rules every base must meet whatever the file format.
+  static func checkCommon(_ bases: [BaseRecord], name: String) -> [Problem] {
+    var problems: [Problem] = []
+    var seen: Set<String> = []
+    for base in bases {
+      let location = "\(name): base \(base.baseId.isEmpty ? "(no id)" : base.baseId)"
+      if base.baseId.isEmpty { problems.append(Problem(location: location, message: "base_id: required")) }
+      if !seen.insert(base.baseId).inserted { problems.append(Problem(location: location, message: "base_id: appears twice")) }
+      if base.nameZh.isEmpty { problems.append(Problem(location: location, message: "name_zh: required")) }
+      if base.reporterCode.count != 6 || !base.reporterCode.allSatisfy(\.isNumber) {
+        problems.append(Problem(location: location, message: "reporter_code: a six-digit GB/T 2260 code, got \"\(base.reporterCode)\""))
+      }
+      switch base.kind {
+      case .specialized where base.fields.count != 1:
+        problems.append(Problem(location: location, message: "R-BASE-KIND-FIELDS fields: a specialized base has exactly one field, got \(base.fields.count)"))
+      case .comprehensive where Set(base.fields).count < 2:
+        problems.append(Problem(location: location, message: "R-BASE-KIND-FIELDS fields: a comprehensive base has at least two fields, got \(Set(base.fields).count)"))
+      default:
+        break
+      }
+    }
+    return problems
+  }
+
+  static func fieldName(_ field: Ndrc_Hitech_V1_Field) -> String? {
+    switch field {
+    case .information: "information"
+    case .biology: "biology"
+    case .aerospace: "aerospace"
+    case .newMaterials: "new_materials"
+    case .newEnergy: "new_energy"
+    case .ocean: "ocean"
+    default: nil
+    }
+  }
+
+  /// Several problems, one per line.
+  public struct ProblemList: Error, CustomStringConvertible {
+    public let problems: [Problem]
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+  }
+}
+
+/// A small RFC 4180 CSV reader: quoted fields, doubled quotes, CRLF or LF, a UTF-8 BOM.
+enum CSV {
+  static func parse(_ text: String) -> [[String]] {
+    var rows: [[String]] = []
+    var row: [String] = []
+    var field = ""
+    var quoted = false
+    var iterator = (text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text).makeIterator()
+    var pending: Character?
+    while let character = pending ?? iterator.next() {
+      pending = nil
+      if quoted {
+        if character == "\"" {
+          if let next = iterator.next() {
+            if next == "\"" { field.append("\"") } else { quoted = false; pending = next }
+          } else {
+            quoted = false
+          }
+        } else {
+          field.append(character)
+        }
+        continue
+      }
+      switch character {
+      case "\"" where field.isEmpty: quoted = true
+      case ",": row.append(field); field = ""
+      case "\n", "\r\n", "\r": row.append(field); rows.append(row); row = []; field = ""
+      default: field.append(character)
+      }
+    }
+    if !field.isEmpty || !row.isEmpty {
+      row.append(field)
+      rows.append(row)
+    }
+    return rows
+  }
+}

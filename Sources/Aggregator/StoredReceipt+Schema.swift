@@ -1,0 +1,62 @@
+import AggregatorStore
+import Foundation
+import HiTechSchema
+import SwiftProtobuf
+
+extension Ndrc_Hitech_V1_Receipt {
+  /// The receipt a node receives for a stored submission.
+  init(_ stored: StoredReceipt) {
+    self.init()
+    accessionNumber = stored.accessionNumber
+    submissionID = stored.submissionId
+    receivedAt = Google_Protobuf_Timestamp(microsecondsSince1970: stored.receivedAtMicros)
+    status = Ndrc_Hitech_V1_ReceiptStatus(stored.status)
+    revision = Int32(clamping: stored.revision)
+    findings = stored.findings.map(Ndrc_Hitech_V1_Finding.init)
+    baseID = stored.baseId
+    reportYear = Int32(clamping: stored.reportYear)
+    contentSha256 = Data(stored.contentSHA256)
+    reporterCode = stored.reporterCode
+    late = stored.late
+    duplicateOfSubmissionID = stored.duplicateOfSubmissionId
+  }
+}
+
+extension Ndrc_Hitech_V1_ReceiptStatus {
+  init(_ status: ReceiptStatus) {
+    switch status {
+    case .accepted: self = .accepted
+    case .acceptedWithWarnings: self = .acceptedWithWarnings
+    case .acceptedLate: self = .acceptedLate
+    case .duplicate: self = .duplicate
+    case .rejected: self = .rejected
+    }
+  }
+}
+
+extension Ndrc_Hitech_V1_Finding {
+  init(_ stored: StoredFinding) {
+    self.init()
+    ruleCode = stored.ruleCode
+    severity = stored.severity == .error ? .error : .warning
+    fieldPath = stored.fieldPath
+    message = stored.message
+    overridden = stored.overridden
+    overrideExplanation = stored.overrideExplanation
+  }
+}
+
+extension Google_Protobuf_Timestamp {
+  init(microsecondsSince1970 micros: Int64) {
+    self.init()
+    let (seconds, remainder) = micros.quotientAndRemainder(dividingBy: 1_000_000)
+    // Timestamps keep nanos in 0..<1e9, also before 1970.
+    if remainder < 0 {
+      self.seconds = seconds - 1
+      self.nanos = Int32((remainder + 1_000_000) * 1000)
+    } else {
+      self.seconds = seconds
+      self.nanos = Int32(remainder * 1000)
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import Aggregator
+import AggregatorStore
+import ArgumentParser
+import DaemonSupport
+import Foundation
+import Logging
+
+/// Options shared by the commands that work on the aggregator's store file.
+struct StoreOptions: ParsableArguments {
+  @Option(help: "The aggregator's SQLite store (default: $HITECH_AGGREGATOR_DATABASE_PATH or aggregator.sqlite).")
+  var database: String = ProcessInfo.processInfo.environment["HITECH_AGGREGATOR_DATABASE_PATH"] ?? "aggregator.sqlite"
+
+  @Option(help: "Who is acting, for the audit log (default: $USER).")
+  var actor: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+  func open() throws -> AggregatorDatabase {
+    try AggregatorDatabase(
+      path: database,
+      configuration: .init(verifyIntegrityOnOpen: false),
+      logger: Logger(label: "hitech.registry", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+  }
+}
+
+struct RegistryCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "registry",
+    abstract: "The aggregator's registry: reporters, bases and reporters' CURVE keys.",
+    subcommands: [Import.self, Reporters.self, Bases.self, RegisterKey.self, RetireKey.self, Keys.self]
+  )
+
+  struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Import bases from a registry file (.json / .txtpb Registry, or .csv).",
+      discussion: "Every problem in the file is listed with its line and column; nothing is imported unless the whole file is valid."
+    )
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "The registry file.") var file: String
+
+    func run() async throws {
+      let bases: [BaseRecord]
+      do {
+        bases = try RegistryFile.readBases(path: file)
+      } catch {
+        print("\(error)")
+        throw ExitCode(65)  // EX_DATAERR
+      }
+      let database = try store.open()
+      try await Registry.seedReporters(database, actor: store.actor)
+      let known = Set(try await database.reporters().map(\.code))
+      let unknown = bases.filter { !known.contains($0.reporterCode) }
+      guard unknown.isEmpty else {
+        for base in unknown { print("\(file): base \(base.baseId): reporter_code \(base.reporterCode) is not one of the reporters") }
+        try await database.close()
+        throw ExitCode(65)
+      }
+      for base in bases { try await database.upsertBase(base, actor: store.actor) }
+      try await database.close()
+      print("imported \(bases.count) bases from \(file)")
+    }
+  }
+
+  struct Reporters: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the reporters.")
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+      let database = try store.open()
+      try await Registry.seedReporters(database, actor: store.actor)
+      for reporter in try await database.reporters() {
+        print("\(reporter.code)  \(reporter.kind.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0))  \(reporter.nameZh)  \(reporter.nameEn)")
+      }
+      try await database.close()
+    }
+  }
+
+  struct Bases: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the bases.")
+    @OptionGroup var store: StoreOptions
+    @Option(help: "Only this reporter's bases.") var reporter: String?
+
+    func run() async throws {
+      let database = try store.open()
+      for base in try await database.bases(reporterCode: reporter) {
+        print("\(base.baseId)  \(base.reporterCode)  \(base.kind.rawValue)  \(base.level.rawValue)  \(base.fields.joined(separator: ";"))  \(base.status.rawValue)  \(base.nameZh)")
+      }
+      try await database.close()
+    }
+  }
+
+  struct RegisterKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "register-key",
+      abstract: "Admit a province node's CURVE public key as its reporter.",
+      discussion: "A running aggregator admits the key within seconds; no restart is needed."
+    )
+    @OptionGroup var store: StoreOptions
+    @Option(help: "The reporter's GB/T 2260 code.") var reporter: String
+    @Option(help: "The node's public key file (<name>.pub).") var publicKey: String
+    @Option(help: "A note for the audit log, e.g. who sent the key and how.") var comment: String = ""
+
+    func run() async throws {
+      let key = try CurveKeyFile.readPublicKey(publicKey)
+      let database = try store.open()
+      try await Registry.seedReporters(database, actor: store.actor)
+      try await database.registerKey(key.z85, reporterCode: reporter, comment: comment, actor: store.actor)
+      try await database.close()
+      print("registered \(key.z85) for reporter \(reporter)")
+    }
+  }
+
+  struct RetireKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "retire-key",
+      abstract: "Stop admitting a CURVE public key (for new connections, within seconds)."
+    )
+    @OptionGroup var store: StoreOptions
+    @Option(help: "The public key file.") var publicKey: String
+
+    func run() async throws {
+      let key = try CurveKeyFile.readPublicKey(publicKey)
+      let database = try store.open()
+      try await database.retireKey(key.z85, actor: store.actor)
+      try await database.close()
+      print("retired \(key.z85)")
+    }
+  }
+
+  struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List registered keys.")
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+      let database = try store.open()
+      for key in try await database.keys() {
+        print("\(key.publicKeyZ85)  \(key.reporterCode)  \(key.isActive ? "active" : "retired")  \(key.comment)")
+      }
+      try await database.close()
+    }
+  }
+}
+
+struct RoundsCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rounds",
+    abstract: "The aggregator's view of the yearly rounds (which report years it accepts).",
+    subcommands: [Set.self, List.self]
+  )
+
+  struct Set: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Record a round's state by hand (audited).")
+    @OptionGroup var store: StoreOptions
+    @Option(help: "The report year.") var year: Int
+    @Option(help: "planned, open, closed, assessed or published.") var state: String
+    @Option(help: "After closing: accept_mark_late or refuse.") var latePolicy: String = "accept_mark_late"
+
+    func run() async throws {
+      guard let state = RoundRecord.State(rawValue: state) else {
+        throw ValidationError("--state: one of \(RoundRecord.State.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      guard let policy = RoundRecord.LatePolicy(rawValue: latePolicy) else {
+        throw ValidationError("--late-policy: accept_mark_late or refuse")
+      }
+      let database = try store.open()
+      try await database.setRound(RoundRecord(reportYear: year, state: state, latePolicy: policy), actor: store.actor)
+      try await database.close()
+      print("round \(year): \(state.rawValue) (\(policy.rawValue))")
+    }
+  }
+
+  struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the rounds.")
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+      let database = try store.open()
+      for round in try await database.rounds() {
+        print("\(round.reportYear)  \(round.state.rawValue)  \(round.latePolicy.rawValue)")
+      }
+      try await database.close()
+    }
+  }
+}
