@@ -189,6 +189,7 @@ let package = Package(
         "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: grpcAvailability
     ),

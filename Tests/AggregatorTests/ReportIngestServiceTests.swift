@@ -1,6 +1,7 @@
 import Aggregator
-import AggregatorStore
+@testable import AggregatorStore
 import Foundation
+import GRDB
 import GRPCCore
 import HiTechSchema
 import SwiftProtobuf
@@ -171,6 +172,36 @@ struct ReportIngestServiceTests {
       var otherYear = try SampleSubmissions.submission(base: "SAMPLE-110000-01", year: 2030)
       otherYear = try otherYear.sealed()
       #expect(await code { try await node("110000").submit(otherYear) } == .failedPrecondition)
+    }
+  }
+
+  @Test("a full disk: no receipt, a retryable unavailable, nothing stored; then it recovers")
+  func diskFull() async throws {
+    let harness = try await IngestHarness()
+    try await harness.run { node in
+      _ = try await node("110000").submit(try SampleSubmissions.submission(base: "SAMPLE-110000-01"))
+      try await harness.database.pool.writeWithoutTransaction { db in
+        let pages = try Int.fetchOne(db, sql: "PRAGMA page_count")!
+        try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+      }
+      var big = SampleSubmissions.report()
+      big.remarks = String(repeating: "填", count: 200_000)
+      let submission = try SampleSubmissions.submission(base: "SAMPLE-110000-02", report: big)
+      do {
+        _ = try await node("110000").submit(submission)
+        Issue.record("a submission was acknowledged on a full disk")
+      } catch let error as RPCError {
+        #expect(error.code == .unavailable)
+        #expect(error.message.contains("nothing was stored"))
+      }
+      var lookup = Ndrc_Hitech_V1_GetReceiptRequest()
+      lookup.submissionID = submission.submissionID
+      #expect(await code { try await node("110000").getReceipt(lookup) } == .notFound)
+      try await harness.database.pool.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA max_page_count = 1073741823")
+      }
+      // The node's retry with the same submission id now succeeds.
+      #expect(try await node("110000").submit(submission).status == .accepted)
     }
   }
 
