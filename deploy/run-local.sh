@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs the system locally on loopback, on a Debian/Ubuntu machine with Swift installed.
+# Runs the system locally on loopback with sample data, on a Debian/Ubuntu machine with Swift.
 #
-# For now the system is its transport: this builds `hitech`, makes CURVE keys for a central
-# server and for two province nodes (Beijing 110000, Shenzhen 440300) in a state folder, starts
-# a server on tcp://127.0.0.1:7400 that admits only those two keys, and has each node call it:
-# WhoAmI shows the identity the server gives each key, then 2,000 pings measure the calls per
-# second with 1 and with 100 calls in flight. A key the server does not know is refused.
-# Ctrl-C or the end of the demo stops the server cleanly (SIGTERM).
+# Builds `hitech`, then in a state folder: makes CURVE keys for the aggregator and two province
+# nodes (Beijing 110000, Shenzhen 440300), imports the sample registry (deploy/sample, invented
+# bases), registers the nodes' keys, opens the 2025 round, and starts the aggregator on
+# tcp://127.0.0.1:7400. Each node then checks its connection and sends the sample report files
+# of deploy/sample/submissions: accepted reports get receipts, a second send gets the same
+# receipt, an invalid report is refused with every finding, and a report on another
+# province's base is refused. Finally the aggregator is stopped with SIGTERM.
 #
-#   deploy/run-local.sh [STATE_DIR]     (default: .hitech-local, git-ignored)
+#   deploy/run-local.sh [STATE_DIR]     (default: .hitech-local, git-ignored; removed first)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -28,31 +29,54 @@ echo "== building hitech (release)"
 swift build -c release --product hitech
 hitech="$(swift build -c release --show-bin-path)/hitech"
 
+rm -rf "$state"
 mkdir -p "$state/keys"
-for name in central 110000 440300 stranger; do
-  [[ -f "$state/keys/$name.key" ]] || "$hitech" keys generate --name "$name" --directory "$state/keys" >/dev/null
+export HITECH_AGGREGATOR_DATABASE_PATH="$state/aggregator.sqlite"
+for name in aggregator 110000 440300; do
+  "$hitech" keys generate --name "$name" --directory "$state/keys" >/dev/null
 done
 
-echo "== starting the central server on $endpoint (CURVE; admits 110000 and 440300)"
-"$hitech" serve-diagnostics --endpoint "$endpoint" \
-  --secret-key "$state/keys/central.key" \
-  --allow "110000=$state/keys/110000.pub" --allow "440300=$state/keys/440300.pub" &
-server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-sleep 1
+echo "== registry: the 47 reporters, the sample bases, the nodes' keys; round 2025 open"
+"$hitech" registry import deploy/sample/registry.json
+"$hitech" registry register-key --reporter 110000 --public-key "$state/keys/110000.pub" --comment "local demo"
+"$hitech" registry register-key --reporter 440300 --public-key "$state/keys/440300.pub" --comment "local demo"
+"$hitech" rounds set --year 2025 --state open
 
-for node in 110000 440300; do
-  echo "== node $node"
-  "$hitech" ping --endpoint "$endpoint" --server-key "$state/keys/central.pub" \
-    --secret-key "$state/keys/$node.key" --count 2000 --concurrency 1
-  "$hitech" ping --endpoint "$endpoint" --server-key "$state/keys/central.pub" \
-    --secret-key "$state/keys/$node.key" --count 2000 --concurrency 100
+cat > "$state/aggregator.json" <<JSON
+{ "aggregator": {
+    "endpoint": "$endpoint",
+    "secretKeyPath": "$state/keys/aggregator.key",
+    "databasePath": "$state/aggregator.sqlite",
+    "statusPath": "$state/aggregator.status.json"
+} }
+JSON
+
+echo "== starting the aggregator on $endpoint (log: $state/aggregator.log)"
+"$hitech" aggregator run --config "$state/aggregator.json" 2>"$state/aggregator.log" &
+aggregator=$!
+trap 'kill -TERM $aggregator 2>/dev/null; wait $aggregator 2>/dev/null || true' EXIT
+
+node() {  # node REPORTER COMMAND ARGS...
+  local reporter="$1"; shift
+  "$hitech" "$@" --endpoint "$endpoint" --server-key "$state/keys/aggregator.pub" --secret-key "$state/keys/$reporter.key"
+}
+
+for reporter in 110000 440300; do
+  echo "== node $reporter"
+  node "$reporter" ping --count 200 --concurrency 10
+  for file in deploy/sample/submissions/"$reporter"-*.json; do
+    echo "-- $reporter sends $(basename "$file")"
+    node "$reporter" submit "$file" || true
+  done
 done
 
-echo "== an unregistered key"
-if "$hitech" ping --endpoint "$endpoint" --server-key "$state/keys/central.pub" \
-  --secret-key "$state/keys/stranger.key" --timeout 3; then
-  echo "run-local.sh: the unregistered key was admitted" >&2
-  exit 1
-fi
-echo "== done; stopping the server"
+echo "== 110000 sends its first file again: the same receipt"
+node 110000 submit deploy/sample/submissions/110000-SAMPLE-110000-01-2025.json
+
+echo "== stopping the aggregator (SIGTERM)"
+kill -TERM $aggregator
+wait $aggregator
+trap - EXIT
+echo "== the store now holds:"
+"$hitech" registry keys
+cat "$state/aggregator.status.json"
