@@ -22,6 +22,60 @@ public enum RegistryFile {
 
   public static let fieldNames = ["information", "biology", "aerospace", "new_materials", "new_energy", "ocean"]
 
+  /// The reporters listed in a `Registry` file (`.json` / `.txtpb`); CSV files list bases
+  /// only. The 47 reporters of the source document are built in, so a file lists reporters
+  /// only to correct names or to deactivate one.
+  public static func readReporters(path: String) throws -> [ReporterRecord] {
+    let lowered = path.lowercased()
+    guard !lowered.hasSuffix(".csv") else { return [] }
+    let registry = try readRegistry(path: path)
+    var problems: [Problem] = []
+    var reporters: [ReporterRecord] = []
+    for (index, reporter) in registry.reporters.enumerated() {
+      let location = "\(path): reporters[\(index)] \(reporter.code)"
+      let kind: ReporterRecord.Kind? =
+        switch reporter.kind {
+        case .provincial: .provincial
+        case .separatelyPlannedCity: .separatelyPlannedCity
+        case .subProvincialCapital: .subProvincialCapital
+        case .xpcc: .xpcc
+        default: nil
+        }
+      guard reporter.code.count == 6, reporter.code.allSatisfy(\.isNumber) else {
+        problems.append(Problem(location: location, message: "code: a six-digit GB/T 2260 code"))
+        continue
+      }
+      guard let kind else {
+        problems.append(Problem(location: location, message: "kind: one of the REPORTER_KIND_* values"))
+        continue
+      }
+      guard !reporter.nameZh.isEmpty else {
+        problems.append(Problem(location: location, message: "name_zh: required"))
+        continue
+      }
+      reporters.append(ReporterRecord(
+        code: reporter.code, nameZh: reporter.nameZh, nameEn: reporter.nameEn, kind: kind,
+        parentCode: reporter.parentCode.isEmpty ? nil : reporter.parentCode, active: reporter.active))
+    }
+    if !problems.isEmpty { throw ProblemList(problems: problems) }
+    return reporters
+  }
+
+  static func readRegistry(path: String) throws -> Ndrc_Hitech_V1_Registry {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw Problem(location: path, message: "cannot read the file")
+    }
+    do {
+      let lowered = path.lowercased()
+      if lowered.hasSuffix(".txtpb") || lowered.hasSuffix(".textproto") {
+        return try Ndrc_Hitech_V1_Registry(textFormatString: String(decoding: data, as: UTF8.self))
+      }
+      return try Ndrc_Hitech_V1_Registry(jsonUTF8Data: data)
+    } catch {
+      throw Problem(location: path, message: "not a ndrc.hitech.v1.Registry: \(error)")
+    }
+  }
+
   /// The bases in the file at `path`. Throws every problem found at once (as one error
   /// listing them) rather than the first.
   public static func readBases(path: String) throws -> [BaseRecord] {
@@ -35,17 +89,7 @@ public enum RegistryFile {
       }
       return try basesFromCSV(text, name: path)
     }
-    let registry: Ndrc_Hitech_V1_Registry
-    do {
-      if lowered.hasSuffix(".txtpb") || lowered.hasSuffix(".textproto") {
-        registry = try Ndrc_Hitech_V1_Registry(textFormatString: String(decoding: data, as: UTF8.self))
-      } else {
-        registry = try Ndrc_Hitech_V1_Registry(jsonUTF8Data: data)
-      }
-    } catch {
-      throw Problem(location: path, message: "not a ndrc.hitech.v1.Registry: \(error)")
-    }
-    return try basesFromRegistry(registry, name: path)
+    return try basesFromRegistry(try readRegistry(path: path), name: path)
   }
 
   static func basesFromRegistry(_ registry: Ndrc_Hitech_V1_Registry, name: String) throws -> [BaseRecord] {

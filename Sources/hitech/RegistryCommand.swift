@@ -31,7 +31,7 @@ struct RegistryCommand: AsyncParsableCommand {
 
   struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Import bases from a registry file (.json / .txtpb Registry, or .csv).",
+      abstract: "Import reporters and bases from a registry file (.json / .txtpb Registry), or bases from a .csv.",
       discussion: "Every problem in the file is listed with its line and column; nothing is imported unless the whole file is valid."
     )
     @OptionGroup var store: StoreOptions
@@ -39,7 +39,9 @@ struct RegistryCommand: AsyncParsableCommand {
 
     func run() async throws {
       let bases: [BaseRecord]
+      let reporters: [ReporterRecord]
       do {
+        reporters = try RegistryFile.readReporters(path: file)
         bases = try RegistryFile.readBases(path: file)
       } catch {
         print("\(error)")
@@ -47,6 +49,7 @@ struct RegistryCommand: AsyncParsableCommand {
       }
       let database = try store.open()
       try await Registry.seedReporters(database, actor: store.actor)
+      for reporter in reporters { try await database.upsertReporter(reporter, actor: store.actor) }
       let known = Set(try await database.reporters().map(\.code))
       let unknown = bases.filter { !known.contains($0.reporterCode) }
       guard unknown.isEmpty else {
@@ -56,7 +59,7 @@ struct RegistryCommand: AsyncParsableCommand {
       }
       for base in bases { try await database.upsertBase(base, actor: store.actor) }
       try await database.close()
-      print("imported \(bases.count) bases from \(file)")
+      print("imported \(reporters.count) reporters and \(bases.count) bases from \(file)")
     }
   }
 
