@@ -14,6 +14,10 @@ struct ReporterCatalogueTests {
     #expect(all.filter { $0.kind == .separatelyPlannedCity }.map(\.code).sorted() == ["210200", "330200", "350200", "370200", "440300"])
     #expect(all.filter { $0.kind == .subProvincialCapital }.count == 10)
     #expect(ReporterCatalogue.reporter(code: "660000")?.kind == .xpcc)
+    #expect(ReporterCatalogue.reporter(code: "660000")?.parentCode == "650000")
+    #expect(ReporterCatalogue.reporter(code: "999999") == nil)
+    #expect(all.allSatisfy { $0.code.count == 6 && $0.code.allSatisfy(\.isASCII) && $0.code.allSatisfy(\.isNumber) })
+    #expect(all.filter { $0.kind != .provincial }.allSatisfy { ReporterCatalogue.reporter(code: $0.parentCode ?? "")?.kind == .provincial })
     #expect(Set(all.map(\.code)).count == 47)
   }
 
@@ -29,6 +33,18 @@ struct ReporterCatalogueTests {
       #expect(known.nameZh == reporter.nameZh)
       #expect(known.nameEn == reporter.nameEn)
       #expect((known.parentCode ?? "") == reporter.parentCode)
+      #expect(Self.kind(reporter.kind) == known.kind, "\(reporter.code) kind")
+    }
+    #expect(Set(registry.reporters.map(\.code)) == Set(ReporterCatalogue.all.map(\.code)))
+  }
+
+  static func kind(_ kind: Ndrc_Hitech_V1_ReporterKind) -> ReporterKind? {
+    switch kind {
+    case .provincial: .provincial
+    case .separatelyPlannedCity: .separatelyPlannedCity
+    case .subProvincialCapital: .subProvincialCapital
+    case .xpcc: .xpcc
+    case .unspecified, .UNRECOGNIZED: nil
     }
   }
 }

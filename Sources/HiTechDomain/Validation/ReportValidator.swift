@@ -1,5 +1,7 @@
 /// Applies the rule set (see ``ValidationRule``) to a report. It returns its findings; it
 /// never throws and never stops at the first problem, so a clerk sees every problem at once.
+/// Pure: no I/O, no clock; the same report and context give the same outcome on the node and
+/// at the aggregator.
 public enum ReportValidator {
   public static func validate(_ report: AnnualReport, context: ValidationContext) -> ValidationOutcome {
     var findings: [Finding] = []
@@ -7,23 +9,31 @@ public enum ReportValidator {
     findings += amountsAndUnits(report)
     findings += counts(report)
     findings += consistency(report)
+    findings += outputByField(report, context: context)
     findings += round(context)
     findings += base(context)
     findings += yearOnYear(report, context: context)
     findings = applyOverrides(findings, overrides: context.overrides)
-    return ValidationOutcome(findings: findings)
+    return ValidationOutcome(findings: findings, isLate: context.round == .lateAccepted)
   }
 
   // MARK: - Rules
 
   static func requiredFigures(_ report: AnnualReport) -> [Finding] {
-    let required: [(String, Amount?, String)] = [
+    let amounts: [(String, Amount?, String)] = [
       ("report.total_output_value", report.totalOutput, "total output value (生产总产值)"),
       ("report.value_added", report.valueAdded, "value added (增加值)"),
+      ("report.exports", report.exports, "exports (出口)"),
+      ("report.imports", report.imports, "imports (进口)"),
       ("report.rd_expenditure", report.rdExpenditure, "R&D spending (研究与开发投入)"),
     ]
-    return required.compactMap { path, amount, name in
-      amount == nil ? ValidationRule.required.finding(path, "\(name) must be reported") : nil
+    let counts: [(String, Int64?, String)] = [
+      ("report.patents_applied", report.patentsApplied, "patents applied for (申请的专利数量)"),
+      ("report.patents_granted", report.patentsGranted, "patents granted (授权的专利数量)"),
+    ]
+    let missing = amounts.filter { $0.1 == nil }.map { ($0.0, $0.2) } + counts.filter { $0.1 == nil }.map { ($0.0, $0.2) }
+    return missing.map { path, name in
+      ValidationRule.required.finding(path, "\(path): \(name) must be reported every year (六(三)); report 0 if there is none")
     }
   }
 
@@ -32,12 +42,13 @@ public enum ReportValidator {
     for (path, amount) in report.amounts {
       guard let amount else { continue }
       if amount.value < 0 {
-        findings.append(ValidationRule.amountNonNegative.finding(path, "\(path) is \(amount.value); amounts cannot be negative"))
+        findings.append(ValidationRule.amountNonNegative.finding(path, "\(path) is \(amount); amounts cannot be negative"))
       }
       if amount.unit == .unspecified {
-        findings.append(ValidationRule.unitPresent.finding(path, "\(path) has no unit; name one, e.g. 万元 (MONEY_UNIT_CNY_TEN_THOUSAND)"))
+        findings.append(ValidationRule.unitPresent.finding(
+          path + ".unit", "\(path).unit: \(path) has no unit; name one, e.g. 万元 (MONEY_UNIT_CNY_TEN_THOUSAND)"))
       } else if amount.unit == .unrecognized {
-        findings.append(ValidationRule.unitKnown.finding(path, "\(path) has a unit this version does not know"))
+        findings.append(ValidationRule.unitKnown.finding(path + ".unit", "\(path).unit: \(path) has a unit this version does not know"))
       }
     }
     return findings
@@ -50,30 +61,91 @@ public enum ReportValidator {
     }
   }
 
+  /// "part ≤ whole" for two amounts: compared exactly across units; different currencies are
+  /// reported (R-AMOUNT-CURRENCY), never guessed; a missing or unknown unit is left to the unit
+  /// rules.
+  static func atMost(
+    _ rule: ValidationRule, _ path: String, _ part: Amount?, _ partName: String, _ whole: Amount?, _ wholeName: String
+  ) -> Finding? {
+    guard let part, let whole, part.unit.isKnown, whole.unit.isKnown else { return nil }
+    guard let order = part.compare(to: whole) else {
+      return ValidationRule.currency.finding(
+        path,
+        "\(path): \(partName) (\(part.unit.symbol)) and \(wholeName) (\(whole.unit.symbol)) are in different currencies and cannot be compared (\(rule.code) not checked)")
+    }
+    guard order == .greater else { return nil }
+    return rule.finding(path, "\(path): \(partName) \(part) exceeds \(wholeName) \(whole) (\(rule.summary))")
+  }
+
   static func consistency(_ report: AnnualReport) -> [Finding] {
-    var findings: [Finding] = []
-    func atMost(
-      _ rule: ValidationRule, _ path: String, _ part: Amount?, _ partName: String,
-      _ whole: Amount?, _ wholeName: String
-    ) {
-      guard let part, let whole, part.unit.baseUnits != nil, whole.unit.baseUnits != nil else { return }
-      guard let order = part.compare(to: whole) else {
-        findings.append(ValidationRule.currency.finding(
-          path, "\(partName) (\(part.unit.symbol)) and \(wholeName) (\(whole.unit.symbol)) are in different currencies and cannot be compared"))
-        return
-      }
-      if order == .greater {
-        findings.append(rule.finding(path, "\(partName) \(part) exceeds \(wholeName) \(whole)"))
+    var findings: [Finding?] = [
+      atMost(.valueAddedLEOutput, "report.value_added", report.valueAdded, "value added", report.totalOutput, "total output"),
+      atMost(.rdLEOutput, "report.rd_expenditure", report.rdExpenditure, "R&D spending", report.totalOutput, "total output"),
+      atMost(
+        .productOutputLEOutput, "report.total_product_output_value", report.totalProductOutput, "all product output",
+        report.totalOutput, "total output"),
+      atMost(
+        .highTechLEProductOutput, "report.high_tech_product_output_value", report.highTechProductOutput,
+        "high-tech product output", report.totalProductOutput, "all product output"),
+      atMost(
+        .highTechLEOutput, "report.high_tech_product_output_value", report.highTechProductOutput,
+        "high-tech product output", report.totalOutput, "total output"),
+    ]
+    // Total trade = exports + imports needs one currency (report.proto).
+    if let exports = report.exports, let imports = report.imports, exports.unit.isKnown, imports.unit.isKnown,
+      !exports.isComparable(with: imports)
+    {
+      findings.append(ValidationRule.currency.finding(
+        "report.imports",
+        "report.imports: imports (\(imports.unit.symbol)) and exports (\(exports.unit.symbol)) are in different currencies; total trade cannot be added up"))
+    }
+    func countAtMost(_ rule: ValidationRule, _ path: String, _ part: Int64?, _ partName: String, _ whole: Int64?, _ wholeName: String) {
+      if let part, let whole, part > whole {
+        findings.append(rule.finding(path, "\(path): \(partName) \(part) exceed \(wholeName) \(whole) (\(rule.summary))"))
       }
     }
-    atMost(.valueAddedLEOutput, "report.value_added", report.valueAdded, "value added", report.totalOutput, "total output")
-    atMost(.rdLEOutput, "report.rd_expenditure", report.rdExpenditure, "R&D spending", report.totalOutput, "total output")
-    atMost(.productOutputLEOutput, "report.total_product_output_value", report.totalProductOutput, "all product output", report.totalOutput, "total output")
-    atMost(.highTechLEProductOutput, "report.high_tech_product_output_value", report.highTechProductOutput, "high-tech product output", report.totalProductOutput, "all product output")
-    atMost(.highTechLEOutput, "report.high_tech_product_output_value", report.highTechProductOutput, "high-tech product output", report.totalOutput, "total output")
-    if let staff = report.rdAndEngineeringStaff, let employees = report.employees, staff > employees {
-      findings.append(ValidationRule.rdStaffLEEmployees.finding(
-        "report.rd_and_engineering_staff", "R&D and engineering staff \(staff) exceed employees \(employees)"))
+    countAtMost(
+      .rdStaffLEEmployees, "report.rd_and_engineering_staff", report.rdAndEngineeringStaff, "R&D and engineering staff",
+      report.employees, "employees")
+    countAtMost(
+      .inventionPatentsLEPatents, "report.invention_patents_applied", report.inventionPatentsApplied,
+      "invention patents applied for", report.patentsApplied, "all patents applied for")
+    countAtMost(
+      .inventionPatentsLEPatents, "report.invention_patents_granted", report.inventionPatentsGranted,
+      "invention patents granted", report.patentsGranted, "all patents granted")
+    return findings.compactMap { $0 }
+  }
+
+  static func outputByField(_ report: AnnualReport, context: ValidationContext) -> [Finding] {
+    guard !report.outputByField.isEmpty else { return [] }
+    var findings: [Finding] = []
+    let entries = report.outputByField.sorted { $0.key < $1.key }
+    if case .registered(let base) = context.base {
+      for (field, _) in entries where !base.fields.contains(field) {
+        let registered = base.fields.sorted().map(\.rawValue).joined(separator: ", ")
+        findings.append(ValidationRule.outputByFieldNotRegistered.finding(
+          "report.output_by_field[\(field.rawValue)]",
+          "report.output_by_field[\(field.rawValue)]: base \(base.id) is not registered in \(field.rawValue) (\(field.nameZh)); its fields are \(registered)"))
+      }
+    }
+    // The sum, exactly, when every entry can be compared with the total output.
+    guard let total = report.totalOutput, total.unit.isKnown, let whole = total.exactBaseUnits else { return findings }
+    var sum: Int128 = 0
+    var comparable = true
+    for (field, amount) in entries where amount.unit.isKnown {
+      let path = "report.output_by_field[\(field.rawValue)]"
+      guard amount.isComparable(with: total), let part = amount.exactBaseUnits else {
+        comparable = false
+        findings.append(ValidationRule.currency.finding(
+          path, "\(path): output of \(field.rawValue) (\(amount.unit.symbol)) and total output (\(total.unit.symbol)) are in different currencies and cannot be compared"))
+        continue
+      }
+      sum += part  // at most 6 entries of < 2^91 each: no overflow
+    }
+    if comparable, sum > whole {
+      findings.append(ValidationRule.outputByFieldLEOutput.finding(
+        "report.output_by_field",
+        "report.output_by_field: the fields' outputs add up to \(sum) \(total.unit.currency == .usd ? "USD" : "元"), more than total output \(total)"))
     }
     return findings
   }
@@ -81,9 +153,9 @@ public enum ReportValidator {
   static func round(_ context: ValidationContext) -> [Finding] {
     switch context.round {
     case .notOpen:
-      [ValidationRule.roundNotOpen.finding("report_year", "no round accepts reports for \(context.reportYear) yet")]
+      [ValidationRule.roundNotOpen.finding("report_year", "report_year: no round accepts reports for \(context.reportYear) yet")]
     case .closedRefused:
-      [ValidationRule.roundClosed.finding("report_year", "the round for \(context.reportYear) is closed and refuses late reports")]
+      [ValidationRule.roundClosed.finding("report_year", "report_year: the round for \(context.reportYear) is closed and refuses late reports")]
     case .open, .lateAccepted, nil:
       []
     }
@@ -94,25 +166,21 @@ public enum ReportValidator {
     case .notChecked:
       return []
     case .unknown(let id):
-      return [ValidationRule.baseExists.finding("base_id", "base \(id) is not in the registry")]
+      return [ValidationRule.baseExists.finding("base_id", "base_id: base \(id) is not in the registry")]
     case .registered(let base):
       var findings: [Finding] = []
       if !base.isRecognised {
-        findings.append(ValidationRule.baseWithdrawn.finding("base_id", "base \(base.id) has been withdrawn and reports no more"))
+        findings.append(ValidationRule.baseWithdrawn.finding("base_id", "base_id: the recognition of base \(base.id) has been withdrawn; it reports no more"))
       }
       if let reporter = context.reporterCode, reporter != base.reporterCode {
         findings.append(ValidationRule.baseNotOwned.finding(
-          "base_id", "base \(base.id) is reported by \(base.reporterCode), not by \(reporter)"))
+          "base_id", "base_id: base \(base.id) is reported by \(base.reporterCode), not by \(reporter)"))
       }
-      switch base.kind {
-      case .specialized where base.fields.count != 1:
+      if !base.hasConsistentFields {
+        let expected = base.kind == .specialized ? "exactly one field" : "at least two fields"
         findings.append(ValidationRule.baseKindFields.finding(
-          "base_id", "base \(base.id) is specialized but registered with \(base.fields.count) fields; the registry must be corrected"))
-      case .comprehensive where base.fields.count < 2:
-        findings.append(ValidationRule.baseKindFields.finding(
-          "base_id", "base \(base.id) is comprehensive but registered with \(base.fields.count) field(s); the registry must be corrected"))
-      default:
-        break
+          "base_id",
+          "base_id: base \(base.id) is \(base.kind.rawValue) but registered with \(base.fields.count) field(s), not \(expected); the registry must be corrected"))
       }
       return findings
     }
@@ -120,36 +188,37 @@ public enum ReportValidator {
 
   static func yearOnYear(_ report: AnnualReport, context: ValidationContext) -> [Finding] {
     guard let previous = context.previousYear else { return [] }
-    let percent = Int64(context.yearOnYearJumpPercent)
+    let percent = Int128(max(100, context.yearOnYearJumpPercent))
     let checks: [(ValidationRule, String, Amount?, Amount?, String)] = [
       (.outputJump, "report.total_output_value", report.totalOutput, previous.totalOutput, "total output"),
       (.valueAddedJump, "report.value_added", report.valueAdded, previous.valueAdded, "value added"),
       (.rdJump, "report.rd_expenditure", report.rdExpenditure, previous.rdExpenditure, "R&D spending"),
     ]
     return checks.compactMap { rule, path, current, last, name in
-      guard let current, let last, current.unit.currency == last.unit.currency,
-        let now = current.inBaseUnits, let before = last.inBaseUnits, now >= 0, before >= 0
+      // Not comparable (currency, unit) or negative: other rules speak; no guess here.
+      guard let current, let last, current.isComparable(with: last),
+        let now = current.exactBaseUnits, let before = last.exactBaseUnits, now >= 0, before >= 0,
+        isJump(from: before, to: now, percent: percent)
       else { return nil }
-      guard isJump(from: before, to: now, percent: percent) else { return nil }
       return rule.finding(
         path,
-        "\(name) went from \(last) in \(context.reportYear - 1) to \(current), a change beyond ×\(Double(percent) / 100); explain it or correct it")
+        "\(path): \(name) went from \(last) in \(context.reportYear - 1) to \(current) in \(context.reportYear), beyond \(percent) % either way; correct it, or explain it with an override of \(rule.code)")
     }
   }
 
-  /// Whether `now` is more than `percent`% of `before`, or `before` more than `percent`% of
-  /// `now` (exact, 128-bit).
-  static func isJump(from before: Int64, to now: Int64, percent: Int64) -> Bool {
-    if before == 0 || now == 0 { return before != now }
-    func greater(_ a: Int64, _ aFactor: Int64, _ b: Int64, _ bFactor: Int64) -> Bool {
-      let left = a.multipliedFullWidth(by: aFactor)
-      let right = b.multipliedFullWidth(by: bFactor)
-      return left.high != right.high ? left.high > right.high : left.low > right.low
-    }
-    return greater(now, 100, before, percent) || greater(before, 100, now, percent)
+  /// Whether `now` is more than `percent` % of `before`, or `before` more than `percent` % of
+  /// `now` — exactly, by cross-multiplication. From or to zero is a jump; zero to zero is not.
+  static func isJump(from before: Int128, to now: Int128, percent: Int128) -> Bool {
+    now * 100 > before * percent || before * 100 > now * percent
   }
 
-  /// Marks explained warnings as overridden; reports explanations that explain nothing.
+  /// Marks explained warnings as overridden; reports overrides that explain nothing.
+  ///
+  /// - An override of a warning that fired: the finding stays, `overridden`, with the explanation.
+  /// - A blank explanation: R-OVERRIDE-EMPTY (error), and the warning stays not overridden.
+  /// - An override of a rule that did not fire, of an error (errors cannot be overridden), or of
+  ///   an unknown code: R-OVERRIDE-UNUSED (warning; the report is still accepted if nothing
+  ///   else is wrong).
   static func applyOverrides(_ findings: [Finding], overrides: [String: String]) -> [Finding] {
     var result = findings
     var used: Set<String> = []
@@ -161,16 +230,20 @@ public enum ReportValidator {
       result[index].explanation = explanation
     }
     for (code, explanation) in overrides.sorted(by: { $0.key < $1.key }) {
+      let path = "warning_overrides[\(code)]"
       if explanation.trimmingSpaces.isEmpty {
         result.append(ValidationRule.overrideEmpty.finding(
-          "warning_overrides[\(code)]", "the override of \(code) has no explanation; say why the figure is right"))
+          path + ".explanation", "\(path).explanation: the override of \(code) has no explanation; say why the figure is right"))
       } else if !used.contains(code) {
-        let isError = findings.contains { $0.ruleCode == code && $0.severity == .error }
-        result.append(ValidationRule.overrideUnused.finding(
-          "warning_overrides[\(code)]",
-          isError
-            ? "\(code) is an error and cannot be overridden; correct the figure instead"
-            : "\(code) did not fire for this report; the explanation is kept but explains nothing"))
+        let message: String
+        if findings.contains(where: { $0.ruleCode == code && $0.severity == .error }) {
+          message = "\(code) is an error and cannot be overridden; correct the figure instead"
+        } else if ValidationRule.rule(code: code) == nil {
+          message = "\(code) is not a rule of this version; the explanation explains nothing"
+        } else {
+          message = "\(code) did not fire for this report; the explanation explains nothing"
+        }
+        result.append(ValidationRule.overrideUnused.finding(path + ".rule_code", "\(path).rule_code: \(message)"))
       }
     }
     return result

@@ -1,6 +1,7 @@
 /// What a validator knows beyond the report itself. The aggregator knows everything; a
-/// province node checking a spreadsheet row may know only the report (leave the rest at
-/// their "not checked" defaults and those rules are skipped).
+/// province node checking a spreadsheet row may know only the report year (leave the rest at
+/// their "not checked" defaults — `nil` reporter, `.notChecked` base, `nil` round, no previous
+/// year — and the rules that need them are skipped).
 public struct ValidationContext: Sendable, Hashable {
   /// Whether the round of the report year takes reports now.
   public enum RoundAcceptance: Sendable, Hashable {
@@ -22,6 +23,11 @@ public struct ValidationContext: Sendable, Hashable {
     case unknown(id: String)
     /// The base as registered.
     case registered(Base)
+
+    /// `.registered(base)` when the registry has it, `.unknown(id:)` when it does not.
+    public init(id: String, registered base: Base?) {
+      self = base.map { .registered($0) } ?? .unknown(id: id)
+    }
   }
 
   /// The reporter that submits (its authenticated identity), or `nil` when not checked.
@@ -32,10 +38,12 @@ public struct ValidationContext: Sendable, Hashable {
   public var round: RoundAcceptance?
   /// The base's stored report for the previous year, if any.
   public var previousYear: AnnualReport?
-  /// Year-on-year changes beyond this percentage (e.g. 300: more than ×3 or less than ÷3)
-  /// are warnings.
+  /// Year-on-year changes beyond this percentage are warnings: with 300 (the default, ×3),
+  /// a figure more than 3 times last year's, or less than a third of it. Exactly ×3 is not
+  /// beyond. Values below 100 are read as 100 (any change warns).
   public var yearOnYearJumpPercent: Int
-  /// Explanations for warnings, by rule code.
+  /// Explanations for warnings, by rule code (`Submission.warning_overrides`). An explained
+  /// warning stays a finding, marked overridden with the explanation.
   public var overrides: [String: String]
 
   public init(
@@ -55,17 +63,4 @@ public struct ValidationContext: Sendable, Hashable {
     self.yearOnYearJumpPercent = yearOnYearJumpPercent
     self.overrides = overrides
   }
-}
-
-/// The verdict on one report.
-public struct ValidationOutcome: Sendable, Hashable {
-  /// Every finding, errors and warnings, in rule order.
-  public var findings: [Finding]
-
-  public var errors: [Finding] { findings.filter { $0.severity == .error } }
-  public var warnings: [Finding] { findings.filter { $0.severity == .warning } }
-  /// No errors: the report may be stored (warnings never block).
-  public var isAccepted: Bool { errors.isEmpty }
-  /// Warnings that no explanation acknowledged.
-  public var hasUnoverriddenWarnings: Bool { warnings.contains { !$0.overridden } }
 }
