@@ -43,6 +43,9 @@ public struct DiagnosticsService: Ndrc_Hitech_V1_Diagnostics.SimpleServiceProtoc
       throw RPCError(code: .invalidArgument, message: "count: at most 1,000,000 messages, got \(request.count)")
     }
     for index in 0..<request.count {
+      if context.cancellation.isCancelled {
+        throw RPCError(code: .cancelled, message: "Count stopped at \(index): the RPC was cancelled (deadline, client or shutdown)")
+      }
       var message = Ndrc_Hitech_V1_CountResponse()
       message.index = index
       try await response.write(message)

@@ -134,7 +134,14 @@ extension ZeroMQTransport {
                 cancellation: handle
               )
               context.transportSpecific = start.peer
-              await streamHandler(start.rpcStream, context)
+              // A cancelled RPC (deadline passed, client gone, shutdown) never waits for credit
+              // from a client that may never send it.
+              let credit = start.stream.credit
+              await withRPCCancellationHandler {
+                await streamHandler(start.rpcStream, context)
+              } onCancelRPC: {
+                credit.cancelWaits(RPCError(code: .cancelled, message: "The RPC was cancelled."))
+              }
             }
           }
         }

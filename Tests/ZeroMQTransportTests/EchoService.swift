@@ -21,6 +21,8 @@ struct BytesCodec: MessageSerializer, MessageDeserializer {
 struct EchoService: RegistrableRPCService {
   /// Counts `Get` handlers that have started, for tests that need RPCs to be in flight.
   var started = Counter()
+  /// Counts `Expand` handlers that have ended, however they ended.
+  var expandsEnded = Counter()
 
   static let get = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Get")
   static let expand = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Expand")
@@ -48,12 +50,14 @@ struct EchoService: RegistrableRPCService {
         return ["echo-trailer": "done"]
       }
     }
+    let expandsEnded = self.expandsEnded
     router.registerHandler(forMethod: Self.expand, deserializer: BytesCodec(), serializer: BytesCodec()) {
       request, _ in
       var count = 0
       for try await part in request.messages { count = Int(String(decoding: part, as: UTF8.self)) ?? 0 }
       let total = count
       return StreamingServerResponse(of: [UInt8].self) { writer in
+        defer { expandsEnded.increment() }
         for index in 0..<total { try await writer.write(Array(String(index).utf8)) }
         return [:]
       }

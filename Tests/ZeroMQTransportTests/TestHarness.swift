@@ -8,12 +8,13 @@ import ZeroMQTransport
 /// Runs the echo service on a real ZeroMQ server transport for the duration of `body`.
 func withEchoServer<Result: Sendable>(
   endpoint: String = "tcp://127.0.0.1:*",
+  service: EchoService = EchoService(),
   security: ZeroMQTransport.Security = .plaintext,
   configuration: ZeroMQTransport.Server.Configuration = .init(logger: testLogger("server")),
   _ body: @Sendable (String) async throws -> Result
 ) async throws -> Result {
   let transport = ZeroMQTransport.Server(endpoint: endpoint, security: security, configuration: configuration)
-  let server = GRPCServer(transport: transport, services: [EchoService()])
+  let server = GRPCServer(transport: transport, services: [service])
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.serve() }
     let bound = try await transport.listeningEndpoint()

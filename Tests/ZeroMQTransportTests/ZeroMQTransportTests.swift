@@ -164,6 +164,34 @@ struct TransportFailureTests {
     }
   }
 
+  @Test("a server stream blocked on credit ends at its deadline instead of running on")
+  func streamingDeadline() async throws {
+    let service = EchoService()
+    try await withEchoServer(service: service) { endpoint in
+      try await withEchoClient(endpoint: endpoint) { client in
+        var options = CallOptions.defaults
+        options.timeout = .milliseconds(300)
+        let code = await rpcCode {
+          try await client.serverStreaming(
+            request: ClientRequest(message: Array("100000".utf8)),
+            descriptor: EchoService.expand, serializer: BytesCodec(), deserializer: BytesCodec(), options: options
+          ) { response in
+            // Read one message, then stop reading: the server runs out of credit.
+            var iterator = response.messages.makeAsyncIterator()
+            _ = try await iterator.next()
+            try await Task.sleep(for: .seconds(10))
+          }
+        }
+        #expect(code == .deadlineExceeded || code == .cancelled)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while service.expandsEnded.value == 0 && ContinuousClock.now < deadline {
+          try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(service.expandsEnded.value == 1)
+      }
+    }
+  }
+
   @Test("no server: calls fail with unavailable well within their deadline")
   func serverAbsent() async throws {
     let endpoint = try unusedLoopbackEndpoint()

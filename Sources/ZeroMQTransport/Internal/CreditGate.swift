@@ -12,6 +12,8 @@ final class CreditGate: Sendable {
     var credit: Int
     var waiter: CheckedContinuation<Void, any Error>?
     var closedError: RPCError?
+    /// The RPC was cancelled: writes that have credit still go out, but none waits for more.
+    var cancelledError: RPCError?
   }
 
   private let state: Mutex<State>
@@ -41,6 +43,7 @@ final class CreditGate: Sendable {
             state.credit -= 1
             return .success(())
           }
+          if let error = state.cancelledError { return .failure(error) }
           state.waiter = continuation
           return nil
         }
@@ -65,6 +68,17 @@ final class CreditGate: Sendable {
       return waiter
     }
     waiter?.resume()
+  }
+
+  /// The RPC was cancelled (deadline, client, shutdown): a writer waiting for credit, and
+  /// every later one that would wait, throws `error`; writes that have credit still go out.
+  func cancelWaits(_ error: RPCError) {
+    let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+      if state.cancelledError == nil { state.cancelledError = error }
+      defer { state.waiter = nil }
+      return state.waiter
+    }
+    waiter?.resume(throwing: error)
   }
 
   /// Ends the stream for writers: a waiting and every later `acquire()` throws `error`.
