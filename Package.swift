@@ -113,6 +113,18 @@ let package = Package(
       ],
       swiftSettings: grpcAvailability
     ),
+    // The province node: the durable outbox spool (claim, journal, recovery, local validation)
+    // and the outbox watcher; the sender and daemon come next.
+    .target(
+      name: "ProvinceNode",
+      dependencies: [
+        "HiTechDomain",
+        "HiTechSchema",
+        "DaemonSupport",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
     .executableTarget(
       name: "hitech",
       dependencies: [
@@ -193,6 +205,10 @@ let package = Package(
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: grpcAvailability
+    ),
+    .testTarget(
+      name: "ProvinceNodeTests",
+      dependencies: ["ProvinceNode", "HiTechSchema", "HiTechDomain"]
     ),
     .testTarget(
       name: "HiTechSchemaTests",
