@@ -273,7 +273,18 @@ public final class Spool: @unchecked Sendable {
           try closeLostLocked(entry, reason: "\(entry.file) could not be read from claimed/: \(error)")
           continue
         }
-        guard case .accept(let submission) = Admission.judge(bytes: bytes, name: entry.file),
+        let verdict = Admission.judge(bytes: bytes, name: entry.file)
+        if case .reject(let report) = verdict {
+          // Accepted when claimed, refused now (a newer rule set after an upgrade): never sent.
+          try moveOut(entry.file, to: rejectedPath, suffix: OutboxNaming.rejectedSuffix, text: "\(entry.source ?? entry.file)\n" + report)
+          try FileSystem.fsync(rejectedPath)
+          try FileSystem.fsync(claimedPath)
+          try journal!.append([JournalRecord(op: .rejected, id: entry.id, error: "refused by the local checks")])
+          entries[id] = nil
+          rejectedCount += 1
+          continue
+        }
+        guard case .accept(let submission) = verdict,
           let outgoing = try? Admission.outgoing(submission, id: entry.id, claimedAtMillis: entry.claimedAtMillis),
           Array(outgoing.contentSha256).hexString == entry.sha256
         else {

@@ -174,3 +174,37 @@ struct RecoveryTests {
     #expect(fixture.names("claimed") == ["0000000002_a.json"])
   }
 }
+
+@Suite("Outbox spool: what recovery refuses to guess")
+struct RecoveryRefusalTests {
+  @Test("a damaged journal line in the middle stops the spool with an error naming the line")
+  func damagedJournal() throws {
+    let fixture = try SpoolFixture()
+    defer { fixture.remove() }
+    try fixture.drop("a.json")
+    try fixture.drop("b.json")
+    try fixture.open().claim(names: ["a.json"])
+    let path = fixture.directory + "/spool.journal"
+    var text = try String(contentsOfFile: path, encoding: .utf8)
+    text = "not json\n" + text
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    #expect {
+      try fixture.open()
+    } throws: { error in
+      (error as? SpoolError)?.code == .journalDamaged && "\(error)".contains("spool.journal:1")
+    }
+  }
+
+  @Test("a claimed file edited by hand after its claim is quarantined, not sent")
+  func editedAfterClaim() throws {
+    let fixture = try SpoolFixture()
+    defer { fixture.remove() }
+    try fixture.drop("a.json")
+    let spool = try fixture.open()
+    try spool.claimPending()
+    let edited = Data(try SpoolFixture.submission(valueAdded: 1).jsonUTF8Data())
+    try edited.write(to: URL(fileURLWithPath: fixture.directory + "/claimed/0000000001_a.json"))
+    #expect(try spool.next() == nil)
+    #expect(fixture.names("quarantine") == ["0000000001_a.json", "0000000001_a.json.reason.txt"])
+  }
+}
