@@ -61,6 +61,9 @@ node() {  # node REPORTER COMMAND ARGS...
   "$hitech" "$@" --endpoint "$endpoint" --server-key "$state/keys/aggregator.pub" --secret-key "$state/keys/$reporter.key"
 }
 
+echo "== waiting for the aggregator"
+node 110000 ping --wait-for-ready --timeout 60 --count 0
+
 for reporter in 110000 440300; do
   echo "== node $reporter"
   node "$reporter" ping --count 200 --concurrency 10

@@ -247,7 +247,8 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     }
     return RPCError(
       code: .invalidArgument,
-      message: "The report was rejected (\(receipt.accessionNumber)): " + listed.joined(separator: "; "),
+      message: "Submission \(receipt.submissionId) was rejected; correct it and send it again under a new submission id: "
+        + listed.joined(separator: "; "),
       metadata: metadata
     )
   }

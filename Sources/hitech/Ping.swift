@@ -33,6 +33,9 @@ struct Ping: AsyncParsableCommand {
   @Option(help: "Deadline of each call, in seconds.")
   var timeout: Double = 5
 
+  @Flag(help: "Wait (up to the deadline) for a daemon that is starting, instead of failing at once.")
+  var waitForReady = false
+
   func run() async throws {
     let security: ZeroMQTransport.Security
     switch (serverKey, secretKey) {
@@ -49,6 +52,7 @@ struct Ping: AsyncParsableCommand {
     guard count >= 0, concurrency >= 1 else { throw ValidationError("--count >= 0 and --concurrency >= 1") }
     var callOptions = CallOptions.defaults
     callOptions.timeout = .milliseconds(Int64(timeout * 1000))
+    callOptions.waitForReady = waitForReady
     let options = callOptions
     let transport = ZeroMQTransport.Client(endpoint: endpoint, security: security)
     let (count, concurrency) = (self.count, self.concurrency)
