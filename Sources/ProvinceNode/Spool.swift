@@ -152,14 +152,14 @@ public final class Spool: @unchecked Sendable {
     var moved: [Candidate] = []
     for name in names {
       let file = OutboxNaming.claimedName(sequence: nextSequence, original: name)
-      guard try FileSystem.rename(outboxPath + "/" + name, claimedPath + "/" + file) else { continue }
+      guard try durableRename(outboxPath + "/" + name, claimedPath + "/" + file) else { continue }
       moved.append(Candidate(sequence: nextSequence, file: file, source: name))
       nextSequence += 1
     }
     guard !moved.isEmpty else { return ClaimSummary() }
-    try FileSystem.fsync(outboxPath)
-    for candidate in moved { try FileSystem.fsync(claimedPath + "/" + candidate.file) }
-    try FileSystem.fsync(claimedPath)
+    try durableFsync(outboxPath)
+    for candidate in moved { try durableFsync(claimedPath + "/" + candidate.file) }
+    try durableFsync(claimedPath)
     return try admitLocked(moved)
   }
 
@@ -228,9 +228,9 @@ public final class Spool: @unchecked Sendable {
         summary.claimed.append(.init(name: displayName, id: id))
       }
     }
-    try journal!.append(records)
-    for directory in touched { try FileSystem.fsync(directory) }
-    if !touched.isEmpty { try FileSystem.fsync(claimedPath) }
+    try journalAppend(records)
+    for directory in touched { try durableFsync(directory) }
+    if !touched.isEmpty { try durableFsync(claimedPath) }
     for entry in accepted {
       entries[entry.id] = entry
       if let last = order.last, let lastEntry = entries[last], lastEntry.sequence > entry.sequence {
@@ -245,8 +245,8 @@ public final class Spool: @unchecked Sendable {
 
   /// Writes the sidecar (atomically), then renames the file from claimed/ beside it.
   private func moveOut(_ file: String, to folder: String, suffix: String, text: String) throws {
-    try FileSystem.writeAtomically(Array(text.utf8), directory: folder, name: file + suffix)
-    try FileSystem.rename(claimedPath + "/" + file, folder + "/" + file)
+    try durableWrite(Array(text.utf8), directory: folder, name: file + suffix)
+    try durableRename(claimedPath + "/" + file, folder + "/" + file)
   }
 
   // MARK: - The sender's API
@@ -277,9 +277,9 @@ public final class Spool: @unchecked Sendable {
         if case .reject(let report) = verdict {
           // Accepted when claimed, refused now (a newer rule set after an upgrade): never sent.
           try moveOut(entry.file, to: rejectedPath, suffix: OutboxNaming.rejectedSuffix, text: "\(entry.source ?? entry.file)\n" + report)
-          try FileSystem.fsync(rejectedPath)
-          try FileSystem.fsync(claimedPath)
-          try journal!.append([JournalRecord(op: .rejected, id: entry.id, error: "refused by the local checks")])
+          try durableFsync(rejectedPath)
+          try durableFsync(claimedPath)
+          try journalAppend([JournalRecord(op: .rejected, id: entry.id, error: "refused by the local checks")])
           entries[id] = nil
           rejectedCount += 1
           continue
@@ -291,8 +291,8 @@ public final class Spool: @unchecked Sendable {
           // Changed in claimed/ after it was claimed (by hand): never send what was not checked.
           try moveOut(entry.file, to: quarantinePath, suffix: OutboxNaming.reasonSuffix,
             text: "\(entry.file): changed in claimed/ after it was claimed (content no longer matches the journal); not sent\n")
-          try FileSystem.fsync(quarantinePath)
-          try FileSystem.fsync(claimedPath)
+          try durableFsync(quarantinePath)
+          try durableFsync(claimedPath)
           quarantinedCount += 1
           try closeLostLocked(entry, reason: "\(entry.file) changed after it was claimed; quarantined")
           continue
@@ -307,7 +307,7 @@ public final class Spool: @unchecked Sendable {
   }
 
   private func closeLostLocked(_ entry: Entry, reason: String) throws {
-    try journal!.append([JournalRecord(op: .lost, id: entry.id, error: reason)])
+    try journalAppend([JournalRecord(op: .lost, id: entry.id, error: reason)])
     entries[entry.id] = nil
     leased.remove(entry.id)
     lastError = reason
@@ -321,13 +321,13 @@ public final class Spool: @unchecked Sendable {
       guard let entry = entries[id] else {
         throw SpoolError(code: .unknownSubmission, message: "no claimed message has submission id \(id)")
       }
-      try FileSystem.writeAtomically(Array(receiptJSON.utf8), directory: sentPath, name: entry.file + OutboxNaming.receiptSuffix)
-      guard try FileSystem.rename(claimedPath + "/" + entry.file, sentPath + "/" + entry.file) else {
+      try durableWrite(Array(receiptJSON.utf8), directory: sentPath, name: entry.file + OutboxNaming.receiptSuffix)
+      guard try durableRename(claimedPath + "/" + entry.file, sentPath + "/" + entry.file) else {
         throw FileSystem.error("rename to sent/:", claimedPath + "/" + entry.file, ENOENT)
       }
-      try FileSystem.fsync(sentPath)
-      try FileSystem.fsync(claimedPath)
-      try journal!.append([JournalRecord(op: .sent, id: id, receipt: receiptJSON)])
+      try durableFsync(sentPath)
+      try durableFsync(claimedPath)
+      try journalAppend([JournalRecord(op: .sent, id: id, receipt: receiptJSON)])
       entries[id] = nil
       leased.remove(id)
       sentCount += 1
@@ -345,9 +345,9 @@ public final class Spool: @unchecked Sendable {
       }
       let text = "\(entry.source ?? entry.file)\nsubmission_id: \(id)\nRefused by the aggregator; not sent again.\n\n\(reason)\n"
       try moveOut(entry.file, to: rejectedPath, suffix: OutboxNaming.rejectedSuffix, text: text)
-      try FileSystem.fsync(rejectedPath)
-      try FileSystem.fsync(claimedPath)
-      try journal!.append([JournalRecord(op: .rejected, id: id, error: reason)])
+      try durableFsync(rejectedPath)
+      try durableFsync(claimedPath)
+      try journalAppend([JournalRecord(op: .rejected, id: id, error: reason)])
       entries[id] = nil
       leased.remove(id)
       rejectedCount += 1
@@ -362,7 +362,7 @@ public final class Spool: @unchecked Sendable {
       guard entries[id] != nil else {
         throw SpoolError(code: .unknownSubmission, message: "no claimed message has submission id \(id)")
       }
-      try journal!.append([
+      try journalAppend([
         JournalRecord(op: .attempt, id: id, at: Int64(Date().timeIntervalSince1970 * 1000), error: error)
       ])
       entries[id]!.attempts += 1
@@ -380,6 +380,47 @@ public final class Spool: @unchecked Sendable {
         outbox: waiting, claimed: entries.count, inFlight: leased.count, sent: sentCount,
         rejected: rejectedCount, quarantined: quarantinedCount, lastReceipt: lastReceipt, lastError: lastError)
     }
+  }
+
+  // MARK: - Durable steps (and simulated crashes, for the tests)
+
+  /// Tests only: how many more durable steps (rename, fsync, atomic write, journal append) may
+  /// run before a simulated crash throws ``SimulatedCrash`` — the instance must then be
+  /// abandoned, as a killed process would be. `nil`: never.
+  var crashAfterSteps: Int? {
+    get { lock.withLock { stepsLeft } }
+    set { lock.withLock { stepsLeft = newValue } }
+  }
+  private var stepsLeft: Int?
+
+  struct SimulatedCrash: Error {}
+
+  private func step() throws {
+    guard let left = stepsLeft else { return }
+    if left == 0 { throw SimulatedCrash() }
+    stepsLeft = left - 1
+  }
+
+  @discardableResult
+  private func durableRename(_ from: String, _ to: String) throws -> Bool {
+    try step()
+    return try FileSystem.rename(from, to)
+  }
+
+  private func durableFsync(_ path: String) throws {
+    try step()
+    try FileSystem.fsync(path)
+  }
+
+  private func durableWrite(_ bytes: [UInt8], directory: String, name: String) throws {
+    try step()
+    try FileSystem.writeAtomically(bytes, directory: directory, name: name)
+  }
+
+  private func journalAppend(_ records: [JournalRecord]) throws {
+    guard !records.isEmpty else { return }
+    try step()
+    try journal!.append(records)
   }
 
   // MARK: - Recovery
@@ -462,10 +503,10 @@ public final class Spool: @unchecked Sendable {
         closing.append(JournalRecord(op: .rejected, id: entry.id, error: "rejected (recovered)"))
       } else if folders[quarantinePath]!.contains(entry.file) {
         closing.append(JournalRecord(op: .lost, id: entry.id, error: "\(entry.file) is in quarantine/"))
-      } else if let source = entry.source, try FileSystem.rename(outboxPath + "/" + source, claimedPath + "/" + entry.file) {
-        try FileSystem.fsync(outboxPath)
-        try FileSystem.fsync(claimedPath + "/" + entry.file)
-        try FileSystem.fsync(claimedPath)
+      } else if let source = entry.source, try durableRename(outboxPath + "/" + source, claimedPath + "/" + entry.file) {
+        try durableFsync(outboxPath)
+        try durableFsync(claimedPath + "/" + entry.file)
+        try durableFsync(claimedPath)
         reclaimed.append(Candidate(sequence: entry.sequence, file: entry.file, source: source, previous: entry))
       } else {
         let reason = "\(entry.file) (submission id \(entry.id)) vanished from claimed/ before it was sent"
@@ -474,7 +515,7 @@ public final class Spool: @unchecked Sendable {
         logger.error("claimed message lost", metadata: ["report.id": "\(entry.id)", "file.name": "\(entry.file)"])
       }
     }
-    try journal.append(closing)
+    try journalAppend(closing)
 
     // 4. Files in claimed/ without an open entry: killed between the rename and the append.
     let known = Set(open.values.map(\.file))
@@ -484,8 +525,8 @@ public final class Spool: @unchecked Sendable {
       } else {
         // Put there by hand: give it a sequence number and the usual name.
         let renamed = OutboxNaming.claimedName(sequence: nextSequence, original: file)
-        try FileSystem.rename(claimedPath + "/" + file, claimedPath + "/" + renamed)
-        try FileSystem.fsync(claimedPath)
+        try durableRename(claimedPath + "/" + file, claimedPath + "/" + renamed)
+        try durableFsync(claimedPath)
         reclaimed.append(Candidate(sequence: nextSequence, file: renamed, source: file))
         nextSequence += 1
       }
@@ -511,6 +552,6 @@ public final class Spool: @unchecked Sendable {
       JournalRecord(op: .status, error: self.lastError, receipt: self.lastReceipt),
     ]
     compacted += order.compactMap { entries[$0]?.record }
-    try journal.rewrite(compacted, directory: directory)
+    try step(); try journal.rewrite(compacted, directory: directory)
   }
 }
