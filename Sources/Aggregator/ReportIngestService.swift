@@ -194,7 +194,9 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
         message: "R-CONTENT-HASH-MISMATCH content_sha256: does not match the SHA-256 of the report's deterministic encoding; the file may be damaged"
       )
     }
-    guard let base = try await storeCall({ try await database.base(id: request.baseID) }) else {
+    let year = Int(request.reportYear)
+    let known = try await storeCall { try await database.submissionContext(baseId: request.baseID, reportYear: year) }
+    guard let base = known.base else {
       throw RPCError(code: .notFound, message: "R-BASE-EXISTS base_id: \(request.baseID) is not in the registry")
     }
     guard base.reporterCode == reporter else {
@@ -203,9 +205,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
         message: "R-BASE-NOT-OWNED base_id: \(request.baseID) belongs to reporter \(base.reporterCode), not to \(reporter)"
       )
     }
-    let year = Int(request.reportYear)
-    let round = try await storeCall { try await database.round(reportYear: year) }
-    let acceptance = ValidationContext.RoundAcceptance(round)
+    let acceptance = ValidationContext.RoundAcceptance(known.round)
     switch acceptance {
     case .notOpen:
       throw RPCError(code: .failedPrecondition, message: "R-ROUND-NOT-OPEN report_year: no round accepts reports for \(year) yet")
@@ -217,8 +217,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     case .open, .lateAccepted:
       break
     }
-    let previous = try await storeCall { try await database.latestReport(baseId: request.baseID, reportYear: year - 1) }
-    let previousReport = previous.flatMap { try? Ndrc_Hitech_V1_Submission(serializedBytes: $0.originalBytes).report }
+    let previousReport = known.previousYearReport.flatMap { try? Ndrc_Hitech_V1_Submission(serializedBytes: $0.originalBytes).report }
     let findings = Self.findings(
       for: request, base: base, reporter: reporter, acceptance: acceptance, previousYear: previousReport, rules: rules
     )

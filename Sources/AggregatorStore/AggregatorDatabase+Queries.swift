@@ -105,7 +105,7 @@ extension AggregatorDatabase {
 
   // MARK: Internals
 
-  private static func reports(_ db: Database, baseId: String, reportYear: Int, latestOnly: Bool) throws -> [StoredReport] {
+  static func reports(_ db: Database, baseId: String, reportYear: Int, latestOnly: Bool) throws -> [StoredReport] {
     let rows = try Row.fetchAll(
       db,
       sql: """

@@ -34,6 +34,21 @@ extension AggregatorDatabase {
     }
   }
 
+  /// The base, the round of `reportYear` and the base's report for the year before, in one
+  /// read transaction (one trip to the reader pool per submission).
+  public func submissionContext(baseId: String, reportYear: Int) async throws -> SubmissionContext {
+    try await read("reading the context of \(baseId) for \(reportYear)") { db in
+      SubmissionContext(
+        base: try Row.fetchOne(db, sql: "SELECT * FROM bases WHERE base_id = ?", arguments: [baseId]).map {
+          try Rows.base(db, $0)
+        },
+        round: try Row.fetchOne(db, sql: "SELECT * FROM rounds WHERE report_year = ?", arguments: [reportYear])
+          .map(Self.roundRecord),
+        previousYearReport: try Self.reports(db, baseId: baseId, reportYear: reportYear - 1, latestOnly: true).first
+      )
+    }
+  }
+
   /// Every recorded round, newest year first.
   public func rounds() async throws -> [RoundRecord] {
     try await read("listing rounds") { db in
