@@ -9,7 +9,7 @@
 # receipt, an invalid report is refused with every finding, and a report on another
 # province's base is refused. Finally the aggregator is stopped with SIGTERM.
 #
-#   deploy/run-local.sh [STATE_DIR]     (default: .hitech-local, git-ignored; removed first)
+#   deploy/run-local.sh [STATE_DIR]     (default: .hitech-local, git-ignored; emptied first if this script made it)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,8 +29,14 @@ echo "== building hitech (release)"
 swift build -c release --product hitech
 hitech="$(swift build -c release --show-bin-path)/hitech"
 
+# Start from an empty state folder, but never remove a folder this script did not make.
+if [[ -e "$state" && ! -f "$state/.made-by-run-local" ]]; then
+  echo "run-local.sh: $state exists and was not made by this script; name another folder" >&2
+  exit 1
+fi
 rm -rf "$state"
 mkdir -p "$state/keys"
+touch "$state/.made-by-run-local"
 export HITECH_AGGREGATOR_DATABASE_PATH="$state/aggregator.sqlite"
 for name in aggregator 110000 440300; do
   "$hitech" keys generate --name "$name" --directory "$state/keys" >/dev/null
