@@ -30,6 +30,8 @@ public struct SpoolStatus: Sendable, Hashable, Codable {
   public var sent: Int
   public var rejected: Int
   public var quarantined: Int
+  /// Waiting to be sent and not in flight: outbox/ plus claimed/, less what is in flight.
+  public var queued: Int { outbox + claimed - inFlight }
   /// The receipt (JSON) of the last message marked sent.
   public var lastReceipt: String?
   /// The last error recorded (a failed attempt, a refusal, a lost file).

@@ -25,6 +25,9 @@ import Darwin
 ///   spool.journal  append-only JSON lines, fsync'd (see JournalRecord)
 /// ```
 ///
+/// All folders must be on one file system (renames between them are atomic; a symlinked
+/// outbox/ on another file system makes every claim fail with EXDEV, loudly).
+///
 /// The 10-digit prefix is the arrival sequence number: monotonically increasing, never reused
 /// (its high-water mark is the maximum of the journal's and of every name in every folder).
 ///

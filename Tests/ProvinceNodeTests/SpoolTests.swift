@@ -29,6 +29,7 @@ struct SpoolTests {
     #expect(try Ndrc_Hitech_V1_Submission(serializedBytes: message.bytes) == message.submission)
     #expect(try spool.next() == nil)  // in flight, not handed out twice
     #expect(try spool.status().inFlight == 1)
+    #expect(try spool.status().queued == 0)
 
     try spool.markSent(id: id, receiptJSON: #"{"accessionNumber":"HT-2025-00000001"}"#)
     #expect(fixture.names("claimed").isEmpty)
