@@ -320,21 +320,37 @@ public final class Spool: @unchecked Sendable {
   /// The aggregator stored the message: writes the receipt beside it in sent/, moves the file
   /// there, and closes its journal entry.
   public func markSent(id: String, receiptJSON: String) throws {
+    try markSent([(id: id, receiptJSON: receiptJSON)])
+  }
+
+  /// ``markSent(id:receiptJSON:)`` for several messages at once, with one fsync of each folder
+  /// and one journal append for all (for a sender with several messages in flight). All ids
+  /// are checked before anything moves.
+  public func markSent(_ receipts: [(id: String, receiptJSON: String)]) throws {
+    guard !receipts.isEmpty else { return }
     try lock.withLock {
-      guard let entry = entries[id] else {
-        throw SpoolError(code: .unknownSubmission, message: "no claimed message has submission id \(id)")
+      var seen: Set<String> = []
+      for receipt in receipts {
+        guard entries[receipt.id] != nil, seen.insert(receipt.id).inserted else {
+          throw SpoolError(code: .unknownSubmission, message: "no claimed message has submission id \(receipt.id) (or it is named twice)")
+        }
       }
-      try durableWrite(Array(receiptJSON.utf8), directory: sentPath, name: entry.file + OutboxNaming.receiptSuffix)
-      guard try durableRename(claimedPath + "/" + entry.file, sentPath + "/" + entry.file) else {
-        throw FileSystem.error("rename to sent/:", claimedPath + "/" + entry.file, ENOENT)
+      for receipt in receipts {
+        let file = entries[receipt.id]!.file
+        try durableWrite(Array(receipt.receiptJSON.utf8), directory: sentPath, name: file + OutboxNaming.receiptSuffix)
+        guard try durableRename(claimedPath + "/" + file, sentPath + "/" + file) else {
+          throw FileSystem.error("rename to sent/:", claimedPath + "/" + file, ENOENT)
+        }
       }
       try durableFsync(sentPath)
       try durableFsync(claimedPath)
-      try journalAppend([JournalRecord(op: .sent, id: id, receipt: receiptJSON)])
-      entries[id] = nil
-      leased.remove(id)
-      sentCount += 1
-      lastReceipt = receiptJSON
+      try journalAppend(receipts.map { JournalRecord(op: .sent, id: $0.id, receipt: $0.receiptJSON) })
+      for receipt in receipts {
+        entries[receipt.id] = nil
+        leased.remove(receipt.id)
+      }
+      sentCount += receipts.count
+      lastReceipt = receipts.last!.receiptJSON
     }
   }
 

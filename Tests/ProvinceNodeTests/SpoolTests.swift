@@ -153,6 +153,24 @@ struct SpoolTests {
     #expect(summary.rejected == ["b.json"])
   }
 
+  @Test("markSent of several ids checks them all before moving any")
+  func markSentBatch() throws {
+    let fixture = try SpoolFixture()
+    defer { fixture.remove() }
+    let spool = try fixture.open()
+    for name in ["a.json", "b.json"] { try fixture.drop(name) }
+    try spool.claim(names: ["a.json", "b.json"])
+    let a = try #require(try spool.next())
+    let b = try #require(try spool.next())
+    #expect(throws: SpoolError.self) { try spool.markSent([(a.id, "{}"), ("no-such-id", "{}")]) }
+    #expect(throws: SpoolError.self) { try spool.markSent([(a.id, "{}"), (a.id, "{}")]) }
+    #expect(fixture.names("sent").isEmpty)
+    try spool.markSent([(a.id, #"{"n":1}"#), (b.id, #"{"n":2}"#)])
+    #expect(fixture.names("sent").count == 4)
+    #expect(try spool.status().lastReceipt == #"{"n":2}"#)
+    #expect(try fixture.open().next() == nil)
+  }
+
   @Test("the aggregator's refusal moves the file to rejected/ with the status and message")
   func markRejected() throws {
     let fixture = try SpoolFixture()
@@ -232,12 +250,21 @@ struct SpoolTests {
     let restart = clock.now - restartStart
     let drainStart = clock.now
     var count = 0
+    var window: [(id: String, receiptJSON: String)] = []
     while let message = try again.next() {
-      try again.markSent(id: message.id, receiptJSON: "{}")
-      count += 1
+      window.append((message.id, "{}"))
+      if window.count == 32 {
+        try again.markSent(window)
+        count += window.count
+        window.removeAll()
+      }
     }
+    try again.markSent(window)
+    count += window.count
     let drained = clock.now - drainStart
     #expect(count == 10_000)
-    print("ProvinceNode spool: claimed 10,000 files in \(claimed), reopened with 10,000 open in \(restart), marked all sent in \(drained)")
+    #expect(try again.status().sent == 10_000)
+    #expect(fixture.names("claimed").isEmpty)
+    print("ProvinceNode spool: claimed 10,000 files in \(claimed), reopened with 10,000 open in \(restart), marked all sent (32 at a time) in \(drained)")
   }
 }
