@@ -271,11 +271,12 @@ public final class Spool: @unchecked Sendable {
         index += 1
         guard let entry = entries[id], !leased.contains(id) else { continue }
         let path = claimedPath + "/" + entry.file
-        let bytes: [UInt8]
-        do { bytes = try FileSystem.read(path) } catch {
-          try closeLostLocked(entry, reason: "\(entry.file) could not be read from claimed/: \(error)")
+        guard FileSystem.exists(path) else {
+          try closeLostLocked(entry, reason: "\(entry.file) (submission id \(entry.id)) vanished from claimed/ before it was sent")
           continue
         }
+        // Any other read error (EMFILE, EIO) is thrown: the message stays claimed for a retry.
+        let bytes = try FileSystem.read(path)
         let verdict = Admission.judge(bytes: bytes, name: entry.file)
         if case .reject(let report) = verdict {
           // Accepted when claimed, refused now (a newer rule set after an upgrade): never sent.

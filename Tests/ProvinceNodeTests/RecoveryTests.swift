@@ -158,6 +158,18 @@ struct RecoveryTests {
     #expect(try spool.status().lastError?.contains("vanished") == true)
   }
 
+  @Test("a claimed file removed by hand while the node runs is closed as lost; the next one is handed out")
+  func vanishedWhileRunning() throws {
+    let fixture = try SpoolFixture()
+    defer { fixture.remove() }
+    let spool = try fixture.open()
+    for name in ["a.json", "b.json"] { try fixture.drop(name) }
+    try spool.claim(names: ["a.json", "b.json"])
+    try FileManager.default.removeItem(atPath: fixture.directory + "/claimed/0000000001_a.json")
+    #expect(try spool.next()?.fileName == "0000000002_b.json")
+    #expect(try spool.status().lastError?.contains("vanished") == true)
+  }
+
   @Test("sequence numbers are never reused, even when sent/ is emptied by an operator")
   func sequenceNeverReused() throws {
     let fixture = try SpoolFixture()
