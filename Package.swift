@@ -85,6 +85,7 @@ let package = Package(
         "ZeroMQ",
         "ZeroMQTransport",
         "HiTechSchema",
+        "HiTechDomain",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Crypto", package: "swift-crypto"),

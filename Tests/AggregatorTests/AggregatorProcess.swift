@@ -97,7 +97,7 @@ final class AggregatorProcess: @unchecked Sendable {
     let process = Process()
     process.executableURL = try Self.executable
     process.arguments = ["aggregator", "run", "--config", configPath]
-    FileManager.default.createFile(atPath: logPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
     logFile.seekToEndOfFile()
     process.standardOutput = logFile

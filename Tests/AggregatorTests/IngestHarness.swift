@@ -50,7 +50,7 @@ final class IngestHarness: Sendable {
     return try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await server.serve() }
       let endpoint = try await transport.listeningEndpoint()
-      let clients = try nodeKeys.mapValues { keys in
+      let clients = nodeKeys.mapValues { keys in
         GRPCClient(transport: ZeroMQTransport.Client(
           endpoint: endpoint, security: .curveClient(keyPair: keys, serverPublicKey: serverKeys.publicKey)))
       }

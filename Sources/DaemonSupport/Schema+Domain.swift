@@ -1,14 +1,12 @@
-import HiTechDomain
-import HiTechSchema
+public import HiTechDomain
+public import HiTechSchema
 
-// Mapping from the wire (generated schema) to the domain, for local validation.
-//
-// A copy of the report part of Sources/Aggregator/Schema+Domain.swift, which is internal to the
-// aggregator. Both should move to one shared module (e.g. a `HiTechSchemaDomain` target that
-// depends on HiTechSchema and HiTechDomain) so that node and aggregator cannot drift apart.
+// The one mapping from the wire (generated schema) to the domain, used by the province node
+// (local validation) and the aggregator alike, so that both judge a report the same way.
 
 extension AnnualReport {
-  init(_ report: Ndrc_Hitech_V1_AnnualReport) {
+  /// The domain view of a report from the wire.
+  public init(_ report: Ndrc_Hitech_V1_AnnualReport) {
     func amount(_ has: Bool, _ value: Ndrc_Hitech_V1_Amount) -> Amount? {
       has ? Amount(value) : nil
     }
@@ -37,13 +35,13 @@ extension AnnualReport {
 }
 
 extension Amount {
-  init(_ amount: Ndrc_Hitech_V1_Amount) {
+  public init(_ amount: Ndrc_Hitech_V1_Amount) {
     self.init(amount.value, MoneyUnit(amount.unit))
   }
 }
 
 extension MoneyUnit {
-  init(_ unit: Ndrc_Hitech_V1_MoneyUnit) {
+  public init(_ unit: Ndrc_Hitech_V1_MoneyUnit) {
     switch unit {
     case .cnyYuan: self = .cnyYuan
     case .cnyTenThousand: self = .cnyTenThousand
@@ -58,7 +56,7 @@ extension MoneyUnit {
 }
 
 extension Field {
-  init?(_ field: Ndrc_Hitech_V1_Field) {
+  public init?(_ field: Ndrc_Hitech_V1_Field) {
     switch field {
     case .information: self = .information
     case .biology: self = .biology
