@@ -173,14 +173,9 @@ extension ZeroMQTransport {
         outbound: RPCWriter.Closable(wrapping: outbound)
       )
       let context = ClientContext(descriptor: descriptor, remotePeer: "zmq:\(endpoint)", localPeer: "zmq:dealer")
-      do {
-        let result = try await closure(rpcStream, context)
-        connection.commands.enqueue(.release(streamID))
-        return result
-      } catch {
-        connection.commands.enqueue(.release(streamID))
-        throw error
-      }
+      // Runs before `streamEnded()` (defers run in reverse order).
+      defer { connection.commands.enqueue(.release(streamID)) }
+      return try await closure(rpcStream, context)
     }
 
     /// The running connection, waiting for ``connect()`` if it has not started yet.
