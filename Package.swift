@@ -136,6 +136,7 @@ let package = Package(
         "Aggregator",
         "AggregatorStore",
         "HiTechDomain",
+        "ProvinceNode",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
