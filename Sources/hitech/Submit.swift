@@ -11,7 +11,8 @@ struct Submit: AsyncParsableCommand {
     abstract: "Send one report message file to the aggregator once, and print the receipt.",
     discussion: """
       The file is a ndrc.hitech.v1.Submission: binary protobuf (.pb) or its canonical JSON
-      form (.json). When content_sha256 is empty it is computed. With --dry-run the aggregator
+      form (.json). When content_sha256 is empty it is computed, and an empty submission_id gets a
+      new one (a resend of the same content then gets the original receipt). With --dry-run the aggregator
       validates exactly as for a submission and stores nothing. Exit status: 0 stored (or
       valid), 1 refused (the gRPC status and every finding are printed), 2 not delivered.
       """
@@ -87,6 +88,10 @@ struct Submit: AsyncParsableCommand {
     } catch {
       throw ValidationError("\(path): not a ndrc.hitech.v1.Submission (\(error))")
     }
+    // A file made by `report from-csv` leaves the id to whoever sends it (the node assigns one
+    // and keeps it across retries); a one-off send gets a fresh one. A resend of the same
+    // content is then answered with the original receipt (DUPLICATE).
+    if submission.submissionID.isEmpty { submission.submissionID = UUID().uuidString.lowercased() }
     if submission.contentSha256.isEmpty { submission = try submission.sealed() }
     return submission
   }
