@@ -77,7 +77,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "The message file.") var file: String
 
     func run() throws {
-      let submission = try Submit.read(file)
+      let submission = try Submit.read(file, completing: false)
       let outcome = ReportValidator.validate(
         AnnualReport(submission.report), context: ValidationContext(reportYear: Int(submission.reportYear)))
       for finding in outcome.findings { print("\(file): \(finding)") }
@@ -91,7 +91,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "The message file.") var file: String
 
     func run() throws {
-      let submission = try Submit.read(file)
+      let submission = try Submit.read(file, completing: false)
       print(try submission.jsonString())
     }
   }

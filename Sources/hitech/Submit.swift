@@ -73,8 +73,8 @@ struct Submit: AsyncParsableCommand {
     }
   }
 
-  /// Reads a message file, computing the content hash when it is empty.
-  static func read(_ path: String) throws -> Ndrc_Hitech_V1_Submission {
+  /// Reads a message file; `completing` fills an empty submission id and content hash.
+  static func read(_ path: String, completing: Bool = true) throws -> Ndrc_Hitech_V1_Submission {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ValidationError("\(path): cannot read the file")
     }
@@ -91,6 +91,7 @@ struct Submit: AsyncParsableCommand {
     // A file made by `report from-csv` leaves the id to whoever sends it (the node assigns one
     // and keeps it across retries); a one-off send gets a fresh one. A resend of the same
     // content is then answered with the original receipt (DUPLICATE).
+    guard completing else { return submission }
     if submission.submissionID.isEmpty { submission.submissionID = UUID().uuidString.lowercased() }
     if submission.contentSha256.isEmpty { submission = try submission.sealed() }
     return submission
