@@ -122,8 +122,14 @@ let package = Package(
         "HiTechDomain",
         "HiTechSchema",
         "DaemonSupport",
+        "ZeroMQ",
+        "ZeroMQTransport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Configuration", package: "swift-configuration"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ]
     ),
     .executableTarget(
@@ -210,7 +216,11 @@ let package = Package(
     ),
     .testTarget(
       name: "ProvinceNodeTests",
-      dependencies: ["ProvinceNode", "HiTechSchema", "HiTechDomain"]
+      dependencies: [
+        "ProvinceNode", "HiTechSchema", "HiTechDomain",
+        "Aggregator", "AggregatorStore", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+      ]
     ),
     .testTarget(
       name: "HiTechSchemaTests",

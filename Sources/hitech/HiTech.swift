@@ -9,6 +9,6 @@ struct HiTech: AsyncParsableCommand {
       Daemons and operator tools of the reporting federation: province nodes push annual
       reports over ZeroMQ (CurveZMQ) to the central aggregator.
       """,
-    subcommands: [AggregatorCommand.self, RegistryCommand.self, RoundsCommand.self, Submit.self, ReportCommand.self, Keys.self, ServeDiagnostics.self, Ping.self]
+    subcommands: [AggregatorCommand.self, NodeCommand.self, RegistryCommand.self, RoundsCommand.self, Submit.self, ReportCommand.self, Keys.self, ServeDiagnostics.self, Ping.self]
   )
 }

@@ -1,0 +1,239 @@
+import DaemonSupport
+import Foundation
+public import Logging
+import ServiceLifecycle
+import Synchronization
+public import UnixSignals
+import ZeroMQ
+import ZeroMQTransport
+
+/// The province node daemon: the spool, the outbox watcher, the sender and the status file,
+/// run as one `ServiceGroup` that stops cleanly on SIGTERM and SIGINT (the watcher stops, calls
+/// in flight finish and are marked, nothing new is sent, the status file says `stopped`).
+public struct NodeDaemon: Sendable {
+  public let configuration: NodeConfiguration
+  public let logger: Logger
+
+  public init(configuration: NodeConfiguration, logger: Logger) {
+    self.configuration = configuration
+    self.logger = logger
+  }
+
+  /// Runs until a signal stops it. Throws at start when a key file is unreadable or the secret
+  /// key file is not mode 0600 (``DaemonSupport/CurveKeyFile/Problem``), or the spool cannot be
+  /// opened.
+  /// - Parameter onStarted: called once the watcher is in place and the spool recovered.
+  public func run(
+    signals: [UnixSignal] = [.sigterm, .sigint],
+    onStarted: @escaping @Sendable () -> Void = {}
+  ) async throws {
+    let keyPair = try CurveKeyFile.readKeyPair(secretKeyPath: configuration.secretKeyPath)
+    let serverKey = try CurveKeyFile.readPublicKey(configuration.aggregatorPublicKeyPath)
+    let spool = try Spool(directory: configuration.spoolDirectory, logger: logger)
+    let watcher = try OutboxWatcher(directory: spool.outboxPath)
+    let executor = SpoolExecutor(spool: spool)
+    let wake = Doorbell()
+    let state = NodeState()
+    let sender = Sender(
+      configuration: configuration,
+      security: .curveClient(keyPair: keyPair, serverPublicKey: serverKey),
+      spool: executor,
+      wake: wake,
+      state: state,
+      logger: logger
+    )
+    let outbox = OutboxService(watcher: watcher, spool: executor, wake: wake, logger: logger)
+    let status = NodeStatusWriter(path: configuration.statusPath, configuration: configuration, spool: executor, state: state, logger: logger)
+    let group = ServiceGroup(
+      configuration: .init(
+        services: [
+          .init(service: status),
+          .init(service: outbox),
+          .init(service: sender),
+        ],
+        gracefulShutdownSignals: signals,
+        logger: logger
+      )
+    )
+    logger.info("province node starting", metadata: [
+      "node.reporter": "\(configuration.reporterCode)", "zmq.endpoint": "\(configuration.aggregatorEndpoint)",
+      "spool.directory": "\(configuration.spoolDirectory)",
+    ])
+    onStarted()
+    defer { watcher.stop() }
+    try await group.run()
+    logger.info("province node stopped")
+  }
+}
+
+/// Turns the watcher's events into claims: names are gathered while a claim runs, so a burst
+/// of drops is claimed in batches (one journal fsync per batch); `.rescan` scans the whole
+/// outbox. After each claim the sender is woken.
+struct OutboxService: Service {
+  let watcher: OutboxWatcher
+  let spool: SpoolExecutor
+  let wake: Doorbell
+  let logger: Logger
+
+  struct Pending: Sendable {
+    var names: [String] = []
+    var rescan = false
+  }
+
+  final class PendingBox: Sendable {
+    let value = Mutex(Pending())
+  }
+
+  func run() async throws {
+    let pending = PendingBox()
+    let claimBell = Doorbell()
+    try await withGracefulShutdownHandler {
+      await withTaskGroup(of: Void.self) { tasks in
+        tasks.addTask {
+          for await event in watcher.events {
+            pending.value.withLock {
+              switch event {
+              case .file(let name): $0.names.append(name)
+              case .rescan: $0.rescan = true
+              }
+            }
+            claimBell.ring()
+          }
+          claimBell.close()
+        }
+        tasks.addTask {
+          while await claimBell.wait() {
+            let work = pending.value.withLock { value -> Pending in
+              defer { value = Pending() }
+              return value
+            }
+            await claim(work)
+          }
+        }
+      }
+    } onGracefulShutdown: {
+      watcher.stop()
+    }
+  }
+
+  private func claim(_ work: Pending) async {
+    do {
+      let summary: ClaimSummary
+      if work.rescan {
+        summary = try await spool.run { try $0.claimPending() }
+      } else if !work.names.isEmpty {
+        summary = try await spool.run { [names = work.names] in try $0.claim(names: names) }
+      } else {
+        return
+      }
+      if !summary.rejected.isEmpty || !summary.quarantined.isEmpty {
+        logger.warning("files refused locally", metadata: [
+          "spool.rejected": "\(summary.rejected)", "spool.quarantined": "\(summary.quarantined)",
+        ])
+      }
+      logger.debug("claimed", metadata: ["spool.claimed": "\(summary.claimed.count)"])
+    } catch {
+      logger.error("claim failed; the files stay in outbox/ and are claimed at the next event or restart", metadata: ["error": "\(error)"])
+    }
+    // Even after a failed claim: recovery or an earlier claim may have queued messages.
+    wake.ring()
+  }
+}
+
+/// What `hitech node status` prints: the spool's counts, the connection state, the last error.
+public struct NodeStatus: Codable, Hashable, Sendable {
+  public var role = "node"
+  public var pid: Int32
+  public var reporterCode: String
+  public var aggregatorEndpoint: String
+  public var spoolDirectory: String
+  public var startedAt: Date
+  public var updatedAt: Date
+  /// `running` or `stopped`.
+  public var state: String
+  /// `starting`, `connected`, `unreachable`, `stopped`.
+  public var connection: String
+  public var queued: Int
+  public var inFlight: Int
+  public var outbox: Int
+  public var claimed: Int
+  public var sent: Int
+  public var rejected: Int
+  public var quarantined: Int
+  public var sentSinceStart: Int
+  public var rejectedSinceStart: Int
+  public var retriesSinceStart: Int
+  public var nextRetryAt: Date?
+  public var lastReceipt: String?
+  public var lastError: String?
+  public var lastErrorAt: Date?
+
+  public static func read(path: String) throws -> NodeStatus {
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    return try decoder.decode(NodeStatus.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+  }
+}
+
+/// Writes ``NodeStatus`` as JSON every 2 s (atomically: write, then rename).
+struct NodeStatusWriter: Service {
+  let path: String?
+  let configuration: NodeConfiguration
+  let spool: SpoolExecutor
+  let state: NodeState
+  let logger: Logger
+  var interval: Duration = .seconds(2)
+
+  func run() async throws {
+    guard let path else {
+      // Returning early would end the whole group.
+      try? await gracefulShutdown()
+      return
+    }
+    let startedAt = Date()
+    try? await cancelWhenGracefulShutdown {
+      while !Task.isCancelled {
+        await write(state: "running", startedAt: startedAt, to: path)
+        try await Task.sleep(for: interval)
+      }
+    }
+    await write(state: "stopped", startedAt: startedAt, to: path)
+  }
+
+  private func write(state running: String, startedAt: Date, to path: String) async {
+    do {
+      let spoolStatus = try await spool.run { try $0.status() }
+      let values = state.snapshot
+      let status = NodeStatus(
+        pid: ProcessInfo.processInfo.processIdentifier,
+        reporterCode: configuration.reporterCode,
+        aggregatorEndpoint: configuration.aggregatorEndpoint,
+        spoolDirectory: configuration.spoolDirectory,
+        startedAt: startedAt,
+        updatedAt: Date(),
+        state: running,
+        connection: running == "stopped" ? "stopped" : values.connection,
+        queued: spoolStatus.queued,
+        inFlight: spoolStatus.inFlight,
+        outbox: spoolStatus.outbox,
+        claimed: spoolStatus.claimed,
+        sent: spoolStatus.sent,
+        rejected: spoolStatus.rejected,
+        quarantined: spoolStatus.quarantined,
+        sentSinceStart: values.sentSinceStart,
+        rejectedSinceStart: values.rejectedSinceStart,
+        retriesSinceStart: values.retriesSinceStart,
+        nextRetryAt: values.nextRetryAt,
+        lastReceipt: spoolStatus.lastReceipt,
+        lastError: values.lastError ?? spoolStatus.lastError,
+        lastErrorAt: values.lastErrorAt
+      )
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      encoder.dateEncodingStrategy = .iso8601
+      try encoder.encode(status).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+      logger.warning("could not write the status file", metadata: ["status.path": "\(path)", "error": "\(error)"])
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import DaemonSupport
+import Foundation
+import Logging
+import ProvinceNode
+
+struct NodeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "node",
+    abstract: "The province node daemon: ships report files dropped in its outbox to the aggregator.",
+    subcommands: [Run.self, Status.self]
+  )
+
+  struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Run the node until SIGTERM or SIGINT.",
+      discussion: """
+        Reads the JSON configuration file (scope "node", see README) with HITECH_NODE_*
+        environment variables overriding its keys, e.g. HITECH_NODE_SPOOL_DIRECTORY. Exit status
+        78 when the configuration or a key file is unusable (the secret key file must be 0600).
+        """
+    )
+
+    @Option(help: "The configuration file (JSON).")
+    var config: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+      let level = Logger.Level(rawValue: logLevel) ?? .info
+      LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+      }
+      let logger = Logger(label: "hitech.node")
+      let configuration: NodeConfiguration
+      do {
+        configuration = try await NodeConfiguration.load(file: config)
+        _ = try CurveKeyFile.readKeyPair(secretKeyPath: configuration.secretKeyPath)
+        _ = try CurveKeyFile.readPublicKey(configuration.aggregatorPublicKeyPath)
+      } catch {
+        logger.critical("cannot start: \(error)")
+        throw ExitCode(78)  // EX_CONFIG
+      }
+      do {
+        try await NodeDaemon(configuration: configuration, logger: logger).run()
+      } catch {
+        logger.critical("the node stopped on an error: \(error)")
+        throw ExitCode(1)
+      }
+    }
+  }
+
+  struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print the node's status file (queued, in flight, sent, rejected, connection, last error).",
+      discussion: "Exit status 1 when the configuration names no statusPath or the file is missing."
+    )
+
+    @Option(help: "The configuration file (JSON).")
+    var config: String?
+
+    func run() async throws {
+      let configuration = try await NodeConfiguration.load(file: config)
+      guard let path = configuration.statusPath else {
+        print("node.statusPath is not set: the node writes no status file")
+        throw ExitCode(1)
+      }
+      guard let data = FileManager.default.contents(atPath: path) else {
+        print("\(path): no status file (is the node running?)")
+        throw ExitCode(1)
+      }
+      print(String(decoding: data, as: UTF8.self))
+    }
+  }
+}

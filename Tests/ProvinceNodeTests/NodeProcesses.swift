@@ -1,0 +1,314 @@
+import AggregatorStore
+import DaemonSupport
+import Foundation
+import GRPCCore
+import HiTechSchema
+import Logging
+import ProvinceNode
+import Testing
+import ZeroMQ
+import ZeroMQTransport
+
+/// A trimmed copy of AggregatorTests' `AggregatorProcess` (test targets cannot import each
+/// other): a real `hitech aggregator run` process with its own folder, keys, the sample registry,
+/// registered node keys and open rounds for the given years.
+final class AggregatorUnderTest: @unchecked Sendable {
+  let directory: URL
+  let endpoint: String
+  let serverKeys: CurveKeyPair
+  let keysDirectory: String
+  private var process: Process?
+
+  var databasePath: String { directory.appendingPathComponent("aggregator.sqlite").path }
+  var configPath: String { directory.appendingPathComponent("aggregator.json").path }
+  var logPath: String { directory.appendingPathComponent("aggregator.log").path }
+  var serverPublicKeyPath: String { keysDirectory + "/aggregator.pub" }
+  func secretKeyPath(_ reporter: String) -> String { keysDirectory + "/\(reporter).key" }
+
+  static var executable: URL {
+    get throws {
+      let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hitech")
+      guard FileManager.default.isExecutableFile(atPath: url.path) else {
+        throw TestFailure("\(url.path) is missing: build it first with `swift build --build-tests`")
+      }
+      return url
+    }
+  }
+
+  static var repositoryRoot: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  }
+
+  init(reporters: [String], years: [Int]) async throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("node-e2e-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    endpoint = try Self.unusedLoopbackEndpoint()
+    keysDirectory = directory.appendingPathComponent("keys").path
+    serverKeys = try CurveKeyFile.generate(name: "aggregator", in: keysDirectory).keyPair
+    let config: [String: Any] = [
+      "aggregator": [
+        "endpoint": endpoint,
+        "secretKeyPath": "\(keysDirectory)/aggregator.key",
+        "databasePath": databasePath,
+      ]
+    ]
+    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+    let registry = Self.repositoryRoot.appendingPathComponent("deploy/sample/registry.json").path
+    try runCLI(["registry", "import", registry])
+    for reporter in reporters {
+      let generated = try CurveKeyFile.generate(name: reporter, in: keysDirectory)
+      try runCLI(["registry", "register-key", "--reporter", reporter, "--public-key", generated.publicKeyPath])
+    }
+    // Many rounds at once: straight into the store (the daemon is not running yet).
+    let database = try AggregatorDatabase(path: databasePath, logger: Logger(label: "test.rounds"))
+    for year in years {
+      try await database.setRound(RoundRecord(reportYear: year, state: .open, latePolicy: .acceptMarkLate), actor: "test")
+    }
+    try await database.close()
+  }
+
+  deinit {
+    if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  @discardableResult
+  func runCLI(_ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = try Self.executable
+    process.arguments = arguments + ["--database", databasePath, "--actor", "test"]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    guard process.terminationStatus == 0 else {
+      throw TestFailure("hitech \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)")
+    }
+    return text
+  }
+
+  /// Starts the daemon and waits until it answers Diagnostics over CURVE as `reporter`.
+  func start(answeringAs reporter: String) async throws {
+    let process = Process()
+    process.executableURL = try Self.executable
+    process.arguments = ["aggregator", "run", "--config", configPath]
+    if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+    let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+    logFile.seekToEndOfFile()
+    process.standardOutput = logFile
+    process.standardError = logFile
+    try process.run()
+    self.process = process
+    let keys = try CurveKeyFile.readKeyPair(secretKeyPath: secretKeyPath(reporter))
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ContinuousClock.now < deadline {
+      guard process.isRunning else { throw TestFailure("the aggregator exited at start: \(log())") }
+      let transport = ZeroMQTransport.Client(endpoint: endpoint, security: .curveClient(keyPair: keys, serverPublicKey: serverKeys.publicKey))
+      let identity = try? await withGRPCClient(transport: transport) { client in
+        var options = CallOptions.defaults
+        options.timeout = .seconds(2)
+        return try await Ndrc_Hitech_V1_Diagnostics.Client(wrapping: client)
+          .whoAmI(Ndrc_Hitech_V1_WhoAmIRequest(), options: options).authenticatedIdentity
+      }
+      if identity == reporter { return }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    throw TestFailure("the aggregator did not answer within 30 s: \(log())")
+  }
+
+  /// SIGTERM, then waits.
+  @discardableResult
+  func terminate() -> Int32 {
+    guard let process else { return -1 }
+    process.terminate()
+    process.waitUntilExit()
+    self.process = nil
+    return process.terminationStatus
+  }
+
+  func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+  /// Every stored submission of `reporter` for `years`: submission id → how many rows.
+  func storedSubmissionIds(reporter: String, years: [Int]) async throws -> [String: Int] {
+    let database = try AggregatorDatabase(path: databasePath, logger: Logger(label: "test.check"))
+    var counts: [String: Int] = [:]
+    for year in years {
+      var token: String? = nil
+      repeat {
+        let page = try await database.submissions(reporterCode: reporter, reportYear: year, pageSize: 1000, pageToken: token)
+        for receipt in page.receipts { counts[receipt.submissionId, default: 0] += 1 }
+        token = page.nextPageToken
+      } while token != nil
+    }
+    try await database.close()
+    return counts
+  }
+
+  static func unusedLoopbackEndpoint() throws -> String {
+    let context = try ZMQContext()
+    let socket = try ZMQSocket(context: context, type: .router)
+    try socket.set(.linger(.zero))
+    try socket.bind("tcp://127.0.0.1:*")
+    let endpoint = socket.lastEndpoint!
+    socket.close()
+    return endpoint
+  }
+}
+
+/// A real `hitech node run` process with its own spool, for reporter `reporter`.
+final class NodeUnderTest: @unchecked Sendable {
+  let directory: String
+  let reporter: String
+  private var process: Process?
+
+  var spool: String { directory + "/spool" }
+  var outbox: String { spool + "/outbox" }
+  var configPath: String { directory + "/node.json" }
+  var statusPath: String { directory + "/node.status.json" }
+  var logPath: String { directory + "/node.log" }
+
+  init(reporter: String, aggregator: AggregatorUnderTest, extra: [String: Any] = [:]) throws {
+    self.reporter = reporter
+    directory = NSTemporaryDirectory() + "node-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory + "/spool/outbox", withIntermediateDirectories: true)
+    var node: [String: Any] = [
+      "reporterCode": reporter,
+      "aggregatorEndpoint": aggregator.endpoint,
+      "aggregatorPublicKeyPath": aggregator.serverPublicKeyPath,
+      "secretKeyPath": aggregator.secretKeyPath(reporter),
+      "spoolDirectory": spool,
+      "statusPath": statusPath,
+      "initialBackoffMilliseconds": 100,
+      "maxBackoffMilliseconds": 1000,
+      "callTimeoutSeconds": 3,
+    ]
+    node.merge(extra) { $1 }
+    try JSONSerialization.data(withJSONObject: ["node": node]).write(to: URL(fileURLWithPath: configPath))
+  }
+
+  deinit {
+    if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    try? FileManager.default.removeItem(atPath: directory)
+  }
+
+  func start() throws {
+    let process = Process()
+    process.executableURL = try AggregatorUnderTest.executable
+    process.arguments = ["node", "run", "--config", configPath]
+    if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+    let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+    logFile.seekToEndOfFile()
+    process.standardOutput = logFile
+    process.standardError = logFile
+    try process.run()
+    self.process = process
+  }
+
+  var isRunning: Bool { process?.isRunning ?? false }
+
+  func kill9() {
+    guard let process else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    self.process = nil
+  }
+
+  @discardableResult
+  func terminate() -> Int32 {
+    guard let process else { return -1 }
+    process.terminate()
+    process.waitUntilExit()
+    self.process = nil
+    return process.terminationStatus
+  }
+
+  func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+  /// Drops a submission as `name` (.json) with the atomic-drop convention: write x.json.tmp, rename.
+  func drop(_ name: String, _ submission: Ndrc_Hitech_V1_Submission) throws {
+    let data = try submission.jsonUTF8Data()
+    let temporary = outbox + "/" + name + ".tmp"
+    try data.write(to: URL(fileURLWithPath: temporary))
+    guard rename(temporary, outbox + "/" + name) == 0 else { throw TestFailure("rename \(name): errno \(errno)") }
+  }
+
+  /// Message files (no sidecars) in a spool folder.
+  func files(_ folder: String) -> [String] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: spool + "/" + folder)) ?? []
+    return names.filter { $0.hasSuffix(".json") && !$0.hasSuffix(".receipt.json") || $0.hasSuffix(".pb") }.sorted()
+  }
+
+  func text(_ folder: String, _ name: String) -> String {
+    (try? String(contentsOfFile: spool + "/" + folder + "/" + name, encoding: .utf8)) ?? ""
+  }
+
+  /// Waits until `count` files are in sent/ plus rejected/ (or throws after `timeout`).
+  func waitUntilDone(_ count: Int, timeout: Duration = .seconds(120)) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if files("sent").count + files("rejected").count >= count { return }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    throw TestFailure("only \(files("sent").count) sent and \(files("rejected").count) rejected of \(count) after \(timeout); log:\n\(log().suffix(4000))")
+  }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// Valid sealed submissions for distinct (base, year) pairs.
+enum NodeSamples {
+  static func amount(_ value: Int64, _ unit: Ndrc_Hitech_V1_MoneyUnit = .cnyTenThousand) -> Ndrc_Hitech_V1_Amount {
+    var amount = Ndrc_Hitech_V1_Amount()
+    amount.value = value
+    amount.unit = unit
+    return amount
+  }
+
+  static func report() -> Ndrc_Hitech_V1_AnnualReport {
+    var report = Ndrc_Hitech_V1_AnnualReport()
+    report.totalOutputValue = amount(1_000_000)
+    report.valueAdded = amount(300_000)
+    report.rdExpenditure = amount(50_000)
+    report.highTechProductOutputValue = amount(700_000)
+    report.totalProductOutputValue = amount(900_000)
+    report.exports = amount(80_000, .usdTenThousand)
+    report.imports = amount(60_000, .usdTenThousand)
+    report.patentsApplied = 1200
+    report.patentsGranted = 800
+    report.employees = 120_000
+    report.rdAndEngineeringStaff = 18_000
+    report.compiledBy = "sample"
+    return report
+  }
+
+  static func submission(id: String = UUID().uuidString.lowercased(), base: String, year: Int) throws -> Ndrc_Hitech_V1_Submission {
+    var submission = Ndrc_Hitech_V1_Submission()
+    submission.submissionID = id
+    submission.baseID = base
+    submission.reportYear = Int32(year)
+    submission.revision = 1
+    submission.schemaVersion = .v1
+    submission.report = report()
+    return try submission.sealed()
+  }
+
+  /// `count` submissions of reporter 110000 (its two sample bases), years from 2000 upwards
+  /// (the store takes years 2000...2999).
+  static func beijing(_ count: Int) throws -> [(name: String, submission: Ndrc_Hitech_V1_Submission)] {
+    try (0..<count).map { index in
+      let base = index % 2 == 0 ? "SAMPLE-110000-01" : "SAMPLE-110000-02"
+      let year = 2000 + index / 2
+      return (String(format: "report-%05d.json", index), try submission(base: base, year: year))
+    }
+  }
+
+  static func years(_ count: Int) -> [Int] {
+    Array(2000...(2000 + (count + 1) / 2 - 1))
+  }
+}
