@@ -208,6 +208,7 @@ final class NodeUnderTest: @unchecked Sendable {
   }
 
   var isRunning: Bool { process?.isRunning ?? false }
+  var pid: Int32? { process?.processIdentifier }
 
   func kill9() {
     guard let process else { return }
