@@ -114,8 +114,8 @@ let package = Package(
       ],
       swiftSettings: grpcAvailability
     ),
-    // The province node: the durable outbox spool (claim, journal, recovery, local validation)
-    // and the outbox watcher; the sender and daemon come next.
+    // The province node daemon: the durable outbox spool (claim, journal, recovery, local
+    // validation), the outbox watcher, the sender, its configuration and status.
     .target(
       name: "ProvinceNode",
       dependencies: [
