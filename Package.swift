@@ -28,6 +28,9 @@ let package = Package(
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
   ],
   targets: [
     // libzmq from the system (Debian: libzmq3-dev). No pkgConfig: zmq.h is in /usr/include,
@@ -132,6 +135,49 @@ let package = Package(
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ]
     ),
+    // The yearly assessment: indicators derived from stored reports, the scoring rubric
+    // (configuration with a documented default), ranks, support tiers, programme tracking and
+    // the published results (JSON, CSV, a static HTML page). No network, no clock.
+    .target(
+      name: "Assessment",
+      dependencies: ["HiTechDomain"]
+    ),
+    // The coordinator daemon: the yearly rounds' durable state machine on an injectable clock,
+    // reminders, catch-up after downtime, the assessment and publishing steps, its store and
+    // configuration. It drives the aggregator over the RoundRelay service.
+    .target(
+      name: "Coordinator",
+      dependencies: [
+        "Assessment",
+        "HiTechDomain",
+        "HiTechSchema",
+        "DaemonSupport",
+        "ZeroMQ",
+        "ZeroMQTransport",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Configuration", package: "swift-configuration"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: grpcAvailability
+    ),
+    // Arrival monitoring for operators: the web dashboard and its JSON API (Hummingbird),
+    // Prometheus metrics, and the arrival tables the CLI prints.
+    .target(
+      name: "Monitoring",
+      dependencies: [
+        "AggregatorStore",
+        "HiTechDomain",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]
+    ),
     .executableTarget(
       name: "hitech",
       dependencies: [
@@ -143,6 +189,9 @@ let package = Package(
         "AggregatorStore",
         "HiTechDomain",
         "ProvinceNode",
+        "Assessment",
+        "Coordinator",
+        "Monitoring",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -220,6 +269,30 @@ let package = Package(
         "ProvinceNode", "HiTechSchema", "HiTechDomain",
         "Aggregator", "AggregatorStore", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
+      ]
+    ),
+    .testTarget(
+      name: "AssessmentTests",
+      dependencies: ["Assessment", "HiTechDomain"]
+    ),
+    .testTarget(
+      name: "CoordinatorTests",
+      dependencies: [
+        "Coordinator", "Assessment", "HiTechDomain", "HiTechSchema",
+        "Aggregator", "AggregatorStore", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ],
+      swiftSettings: grpcAvailability
+    ),
+    .testTarget(
+      name: "MonitoringTests",
+      dependencies: [
+        "Monitoring", "AggregatorStore", "HiTechDomain",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ]
     ),
     .testTarget(

@@ -1,0 +1,1 @@
+// The Coordinator module; see Package.swift for its role.

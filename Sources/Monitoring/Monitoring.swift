@@ -1,0 +1,1 @@
+// The Monitoring module; see Package.swift for its role.
