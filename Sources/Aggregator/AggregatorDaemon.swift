@@ -9,7 +9,8 @@ import ZeroMQ
 import ZeroMQTransport
 
 /// The aggregator daemon: the store, the registered keys, and a gRPC server over ZeroMQ
-/// offering `ReportIngest` and `Diagnostics`, run as one `ServiceGroup` that stops cleanly on
+/// offering `ReportIngest`, `RoundRelay` (for the coordinator), `RoundNotices` (for nodes),
+/// `ArrivalStatus` and `Diagnostics`, run as one `ServiceGroup` that stops cleanly on
 /// SIGTERM and SIGINT (RPCs in flight finish, their commits and receipts complete, then the
 /// store is closed).
 public struct AggregatorDaemon: Sendable {
@@ -56,9 +57,16 @@ public struct AggregatorDaemon: Sendable {
       rules: .init(yearOnYearJumpPercent: configuration.yearOnYearJumpPercent),
       logger: logger
     )
+    let bell = NoticeBell()
     let server = GRPCServer(
       transport: transport,
-      services: [ingest, DiagnosticsService(role: "aggregator")]
+      services: [
+        ingest,
+        RoundRelayService(database: database, bell: bell, logger: logger),
+        RoundNoticesService(database: database, bell: bell, logger: logger),
+        ArrivalStatusService(database: database, logger: logger),
+        DiagnosticsService(role: "aggregator"),
+      ]
     )
     let status = StatusFile(path: configuration.statusPath, database: database, configuration: configuration, logger: logger)
     let group = ServiceGroup(

@@ -3,8 +3,8 @@ import Logging
 public import ServiceLifecycle
 import ZeroMQ
 
-/// The aggregator's ZAP policy: the CURVE public keys registered for reporters in the store,
-/// each admitted as its reporter's code.
+/// The aggregator's ZAP policy: the CURVE public keys registered in the store, each admitted as
+/// its reporter's code, or as "coordinator:NAME" / "operator:NAME" for central principals.
 ///
 /// The ZAP handler must answer without waiting on the database, so the policy is an
 /// in-memory allow list that this service reloads from the store at start-up and then every
@@ -32,8 +32,15 @@ public struct RegisteredKeys: Service {
       }
       entries[key] = record.reporterCode
     }
+    for record in try await database.principalKeys(includeRetired: false) where record.isActive {
+      guard let key = try? CurveKey(z85: record.publicKeyZ85) else {
+        logger.error("a registered key is not a Z85 CURVE key; it is ignored", metadata: ["principal": "\(record.identity)"])
+        continue
+      }
+      entries[key] = record.identity
+    }
     if entries.count != allowList.count {
-      logger.info("registered reporter keys loaded", metadata: ["keys.active": "\(entries.count)"])
+      logger.info("registered keys loaded", metadata: ["keys.active": "\(entries.count)"])
     }
     allowList.replaceAll(with: entries)
   }

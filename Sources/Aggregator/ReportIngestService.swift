@@ -266,7 +266,10 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
         message: "This connection carries no reporter identity: connect with CURVE and a registered key"
       )
     }
-    return identity
+    guard case .reporter(let code) = CallerIdentity(userID: identity) else {
+      throw RPCError(code: .permissionDenied, message: "only reporters' nodes submit reports; \(identity) is not a reporter")
+    }
+    return code
   }
 
   private func storeCall<T>(_ body: () async throws -> T) async throws -> T {

@@ -134,7 +134,7 @@ extension AggregatorDatabase {
     }
   }
 
-  private static func arrival(_ db: Database, reportYear: Int, reporterCode: String?) throws -> ArrivalStatus {
+  static func arrival(_ db: Database, reportYear: Int, reporterCode: String?) throws -> ArrivalStatus {
     var reporterFilter = ""
     var reporterArguments: StatementArguments = []
     if let reporterCode {

@@ -102,7 +102,18 @@ extension AggregatorDatabase {
       guard let row = try Row.fetchOne(
         db, sql: "SELECT * FROM reporter_keys WHERE public_key_z85 = ?", arguments: [publicKeyZ85])
       else {
-        throw StoreError(code: .notFound, message: "key \(publicKeyZ85) is not registered")
+        // Not a reporter's key: perhaps the coordinator's or an operator's.
+        guard let principal = try Row.fetchOne(
+          db, sql: "SELECT * FROM principal_keys WHERE public_key_z85 = ?", arguments: [publicKeyZ85]
+        ).map(Self.principalKey) else {
+          throw StoreError(code: .notFound, message: "key \(publicKeyZ85) is not registered")
+        }
+        guard principal.isActive else { return }
+        try db.execute(
+          sql: "UPDATE principal_keys SET retired_at = ? WHERE public_key_z85 = ?", arguments: [now, publicKeyZ85])
+        try Rows.appendAudit(
+          db, at: now, actor: actor, action: "key.retire", subject: publicKeyZ85, detail: principal.identity)
+        return
       }
       let key = Rows.key(row)
       guard key.isActive else { return }

@@ -16,6 +16,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
       case notFound
       case alreadyExists
       case invalidArgument
+      case failedPrecondition
       case internalError
     }
 
@@ -37,6 +38,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public static let alreadyExists = Code(.alreadyExists)
     /// An argument is malformed (e.g. a page token, a key that is not Z85).
     public static let invalidArgument = Code(.invalidArgument)
+    /// The operation is not allowed in the current state (e.g. a round moving backwards).
+    public static let failedPrecondition = Code(.failedPrecondition)
     /// An unexpected failure: a bug, or a database changed behind the store's back.
     public static let internalError = Code(.internalError)
 
@@ -49,6 +52,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
       case .notFound: "not found"
       case .alreadyExists: "already exists"
       case .invalidArgument: "invalid argument"
+      case .failedPrecondition: "failed precondition"
       case .internalError: "internal error"
       }
     }

@@ -94,21 +94,46 @@ struct RegistryCommand: AsyncParsableCommand {
   struct RegisterKey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "register-key",
-      abstract: "Admit a province node's CURVE public key as its reporter.",
-      discussion: "A running aggregator admits the key within seconds; no restart is needed."
+      abstract: "Admit a CURVE public key: a province node's (as its reporter), the coordinator's or an operator's.",
+      discussion: """
+        A running aggregator admits the key within seconds; no restart is needed.
+        Either --reporter CODE (a node), or --role coordinator|operator with --name NAME: the
+        coordinator's key may drive rounds (RoundRelay); an operator's may read every reporter's
+        arrival status. Neither can submit reports.
+        """
     )
     @OptionGroup var store: StoreOptions
-    @Option(help: "The reporter's GB/T 2260 code.") var reporter: String
-    @Option(help: "The node's public key file (<name>.pub).") var publicKey: String
+    @Option(help: "The reporter's GB/T 2260 code (for a node's key).") var reporter: String?
+    @Option(help: "coordinator or operator (for a central key).") var role: String?
+    @Option(help: "The central principal's name, e.g. central (with --role).") var name: String?
+    @Option(help: "The public key file (<name>.pub).") var publicKey: String
     @Option(help: "A note for the audit log, e.g. who sent the key and how.") var comment: String = ""
+
+    func validate() throws {
+      switch (reporter, role) {
+      case (.some, nil): break
+      case (nil, .some(let role)):
+        guard PrincipalKeyRecord.Role(rawValue: role) != nil else {
+          throw ValidationError("--role: coordinator or operator, got \"\(role)\"")
+        }
+        guard let name, !name.isEmpty else { throw ValidationError("--name is required with --role") }
+      default:
+        throw ValidationError("give either --reporter CODE or --role coordinator|operator --name NAME")
+      }
+    }
 
     func run() async throws {
       let key = try CurveKeyFile.readPublicKey(publicKey)
       let database = try store.open()
       try await Registry.seedReporters(database, actor: store.actor)
-      try await database.registerKey(key.z85, reporterCode: reporter, comment: comment, actor: store.actor)
+      if let reporter {
+        try await database.registerKey(key.z85, reporterCode: reporter, comment: comment, actor: store.actor)
+        print("registered \(key.z85) for reporter \(reporter)")
+      } else if let role = role.flatMap(PrincipalKeyRecord.Role.init(rawValue:)), let name {
+        try await database.registerPrincipalKey(key.z85, role: role, name: name, comment: comment, actor: store.actor)
+        print("registered \(key.z85) for \(role.rawValue) \(name)")
+      }
       try await database.close()
-      print("registered \(key.z85) for reporter \(reporter)")
     }
   }
 
@@ -137,6 +162,9 @@ struct RegistryCommand: AsyncParsableCommand {
       let database = try store.open()
       for key in try await database.keys() {
         print("\(key.publicKeyZ85)  \(key.reporterCode)  \(key.isActive ? "active" : "retired")  \(key.comment)")
+      }
+      for key in try await database.principalKeys() {
+        print("\(key.publicKeyZ85)  \(key.identity)  \(key.isActive ? "active" : "retired")  \(key.comment)")
       }
       try await database.close()
     }

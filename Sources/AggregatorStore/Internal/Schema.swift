@@ -15,6 +15,9 @@ enum Schema {
     migrator.registerMigration("v2-rounds") { db in
       try db.execute(sql: v2Rounds)
     }
+    migrator.registerMigration("v3-round-relay") { db in
+      try db.execute(sql: v3RoundRelay)
+    }
     return migrator
   }
 
@@ -170,5 +173,52 @@ enum Schema {
       deadline INTEGER,
       updated_at INTEGER NOT NULL
     );
+    """
+
+  /// The coordinator's link (RoundRelay): the keys of central principals (the coordinator,
+  /// operators), the steps the coordinator applied (idempotency by step id), the notices issued
+  /// to reporters (served by RoundNotices.Subscribe), and the full round as the coordinator sent
+  /// it (serialized `ndrc.hitech.v1.Round`).
+  static let v3RoundRelay = """
+    CREATE TABLE principal_keys (
+      public_key_z85 TEXT PRIMARY KEY NOT NULL CHECK (length(public_key_z85) = 40),
+      role TEXT NOT NULL CHECK (role IN ('coordinator', 'operator')),
+      name TEXT NOT NULL CHECK (name <> '' AND name NOT LIKE '%:%'),
+      comment TEXT NOT NULL DEFAULT '',
+      registered_at INTEGER NOT NULL,
+      retired_at INTEGER
+    );
+
+    ALTER TABLE rounds ADD COLUMN detail BLOB;
+
+    CREATE TABLE round_steps (
+      step_id TEXT PRIMARY KEY NOT NULL CHECK (step_id <> ''),
+      report_year INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      applied_at INTEGER NOT NULL,
+      actor TEXT NOT NULL,
+      addressed TEXT NOT NULL DEFAULT '[]',
+      first_sequence INTEGER NOT NULL DEFAULT 0,
+      last_sequence INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE round_notices (
+      sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+      reporter_code TEXT NOT NULL,
+      report_year INTEGER NOT NULL,
+      step_id TEXT NOT NULL REFERENCES round_steps(step_id) DEFERRABLE INITIALLY DEFERRED,
+      issued_at INTEGER NOT NULL,
+      notice BLOB NOT NULL
+    );
+    CREATE INDEX round_notices_by_reporter ON round_notices(reporter_code, sequence);
+
+    CREATE TRIGGER round_steps_no_update BEFORE UPDATE ON round_steps
+    BEGIN SELECT RAISE(ABORT, 'round steps are never edited'); END;
+    CREATE TRIGGER round_steps_no_delete BEFORE DELETE ON round_steps
+    BEGIN SELECT RAISE(ABORT, 'round steps are never deleted'); END;
+    CREATE TRIGGER round_notices_no_update BEFORE UPDATE ON round_notices
+    BEGIN SELECT RAISE(ABORT, 'round notices are never edited'); END;
+    CREATE TRIGGER round_notices_no_delete BEFORE DELETE ON round_notices
+    BEGIN SELECT RAISE(ABORT, 'round notices are never deleted'); END;
     """
 }

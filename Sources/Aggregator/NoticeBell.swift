@@ -1,0 +1,48 @@
+import Foundation
+
+/// Wakes the RoundNotices streams of this process when a round step issued new notices, so
+/// that nodes hear of them at once rather than at their next poll.
+public actor NoticeBell {
+  private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+  /// Waits that have parked (and not been released yet).
+  private var parked: Set<UUID> = []
+  /// Waits released before they could park.
+  private var releasedEarly: Set<UUID> = []
+
+  public init() {}
+
+  /// Wakes every waiter.
+  public func ring() {
+    let woken = waiters
+    waiters.removeAll()
+    for continuation in woken.values { continuation.resume() }
+  }
+
+  /// Returns at the next `ring()`, after `timeout`, or when the task is cancelled, whichever
+  /// comes first.
+  public func wait(upTo timeout: Duration) async {
+    let id = UUID()
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask { await self.park(id) }
+      group.addTask { try? await Task.sleep(for: timeout) }
+      await group.next()
+      self.release(id)
+      group.cancelAll()
+    }
+  }
+
+  private func park(_ id: UUID) async {
+    if releasedEarly.remove(id) != nil { return }
+    parked.insert(id)
+    await withCheckedContinuation { waiters[id] = $0 }
+  }
+
+  private func release(_ id: UUID) {
+    if let continuation = waiters.removeValue(forKey: id) {
+      continuation.resume()
+    }
+    if parked.remove(id) == nil {
+      releasedEarly.insert(id)
+    }
+  }
+}
