@@ -34,12 +34,13 @@ extension ResultsPublication {
 
     // Programme goal.
     h.append("<h2>发展目标进展 <span class=\"en\">Progress towards the programme goal</span></h2>")
-    let threshold = "\(progress.outputThreshold.value) \(progress.outputThreshold.unit.symbol)"
+    let thresholdZh = progress.outputThreshold.exactBaseUnits.map { ExactDecimal.text($0, scale: 8) + " 亿元" } ?? "—"
+    let thresholdEn = progress.outputThreshold.exactBaseUnits.map { ExactDecimal.text($0, scale: 9) + " billion yuan" } ?? "—"
     h.append("""
       <p>目标：形成百个左右产值规模超过千亿元的专业性国家高技术产业基地（指导意见 三（三））。<br>
       <span class="en">Goal: about a hundred specialized national bases with total output over 100 billion yuan (Guiding Opinions 3(3)).</span></p>
       <table>
-      <tr><th>总产值超过 \(e(threshold)) 的专业性国家基地 / Specialized national bases with output over \(e(threshold))</th><td class="num">\(progress.specializedBasesOverThreshold) / \(progress.targetCount)</td></tr>
+      <tr><th>总产值超过\(e(thresholdZh))的专业性国家基地 / Specialized national bases with output over \(e(thresholdEn))</th><td class="num">\(progress.specializedBasesOverThreshold) / \(progress.targetCount)</td></tr>
       <tr><th>专业性国家基地 / Specialized national bases</th><td class="num">\(progress.specializedBases)</td></tr>
       <tr><th>综合性国家基地 / Comprehensive national bases</th><td class="num">\(progress.comprehensiveBases)</td></tr>
       <tr><th>已报送基地 / Bases that reported</th><td class="num">\(progress.basesReported)</td></tr>
@@ -55,6 +56,7 @@ extension ResultsPublication {
 
     // Ranking per field.
     h.append("<h2>分领域排名 <span class=\"en\">Ranking by field</span></h2>")
+    h.append("<p>综合性基地列入其产值最大的领域。指标在同领域、同类型基地之间标准化。<br><span class=\"en\">A comprehensive base is listed under its field with the largest output. Indicators are normalised among bases of the same field and kind.</span></p>")
     for field in Field.allCases {
       let ranked = results.bases.filter { $0.primaryField == field && $0.reported }
         .sorted { ($0.fieldRank, $0.baseId) < ($1.fieldRank, $1.baseId) }
