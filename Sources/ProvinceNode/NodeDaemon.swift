@@ -13,6 +13,8 @@ import ZeroMQTransport
 public struct NodeDaemon: Sendable {
   public let configuration: NodeConfiguration
   public let logger: Logger
+  /// Tests only: faults injected into the spool's file system calls once it is open.
+  var spoolFaults: FaultInjector?
 
   public init(configuration: NodeConfiguration, logger: Logger) {
     self.configuration = configuration
@@ -30,6 +32,7 @@ public struct NodeDaemon: Sendable {
     let keyPair = try CurveKeyFile.readKeyPair(secretKeyPath: configuration.secretKeyPath)
     let serverKey = try CurveKeyFile.readPublicKey(configuration.aggregatorPublicKeyPath)
     let spool = try Spool(directory: configuration.spoolDirectory, logger: logger)
+    spool.faultInjector = spoolFaults
     let watcher = try OutboxWatcher(directory: spool.outboxPath)
     let executor = SpoolExecutor(spool: spool)
     let wake = Doorbell()
@@ -42,7 +45,7 @@ public struct NodeDaemon: Sendable {
       state: state,
       logger: logger
     )
-    let outbox = OutboxService(watcher: watcher, spool: executor, wake: wake, logger: logger)
+    let outbox = OutboxService(watcher: watcher, spool: executor, wake: wake, state: state, logger: logger)
     let status = NodeStatusWriter(path: configuration.statusPath, configuration: configuration, spool: executor, state: state, logger: logger)
     let group = ServiceGroup(
       configuration: .init(
@@ -68,11 +71,13 @@ public struct NodeDaemon: Sendable {
 
 /// Turns the watcher's events into claims: names are gathered while a claim runs, so a burst
 /// of drops is claimed in batches (one journal fsync per batch); `.rescan` scans the whole
-/// outbox. After each claim the sender is woken.
+/// outbox. After each claim the sender is woken; after a failed claim it is also asked to
+/// recover the spool (which claims what the failed claim left in claimed/ or outbox/).
 struct OutboxService: Service {
   let watcher: OutboxWatcher
   let spool: SpoolExecutor
   let wake: Doorbell
+  let state: NodeState
   let logger: Logger
 
   struct Pending: Sendable {
@@ -87,7 +92,7 @@ struct OutboxService: Service {
   func run() async throws {
     let pending = PendingBox()
     let claimBell = Doorbell()
-    try await withGracefulShutdownHandler {
+    await withGracefulShutdownHandler {
       await withTaskGroup(of: Void.self) { tasks in
         tasks.addTask {
           for await event in watcher.events {
@@ -133,7 +138,12 @@ struct OutboxService: Service {
       }
       logger.debug("claimed", metadata: ["spool.claimed": "\(summary.claimed.count)"])
     } catch {
-      logger.error("claim failed; the files stay in outbox/ and are claimed at the next event or restart", metadata: ["error": "\(error)"])
+      logger.error("claim failed; the sender recovers the spool when it is idle", metadata: ["error": "\(error)"])
+      state.update {
+        $0.spoolNeedsRecovery = true
+        $0.lastError = "claiming outbox files: \(error)"
+        $0.lastErrorAt = Date()
+      }
     }
     // Even after a failed claim: recovery or an earlier claim may have queued messages.
     wake.ring()

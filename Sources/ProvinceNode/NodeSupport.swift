@@ -56,11 +56,15 @@ final class NodeState: Sendable {
     var retriesSinceStart = 0
     var consecutiveFailures = 0
     var nextRetryAt: Date?
+    /// Set by the outbox service when a claim failed (files may sit in claimed/ without a
+    /// journal entry); the sender then recovers the spool when it is idle.
+    var spoolNeedsRecovery = false
   }
 
   private let values = Mutex(Values())
 
   var snapshot: Values { values.withLock { $0 } }
 
-  func update(_ body: (inout Values) -> Void) { values.withLock { body(&$0) } }
+  @discardableResult
+  func update<T>(_ body: (inout Values) -> T) -> T { values.withLock { body(&$0) } }
 }

@@ -21,11 +21,22 @@ import ZeroMQTransport
 /// - any other status → ``Spool/markRejected(id:reason:)`` with the code, the message and every
 ///   finding of the receipt in the `hitech-receipt-bin` trailing metadata, when present.
 ///
+/// **Spool I/O errors never stop it.** When the spool cannot hand out a message
+/// (``Spool/next()`` throws, or skipped one it could not read: ``Spool/deferredCount``) or
+/// cannot record an outcome (mark sent or rejected, record an attempt), the sender logs the
+/// error, sends nothing new, lets the calls in flight finish, waits a backoff (the same bounds
+/// as for the aggregator, counted apart, doubling while the errors last) and runs
+/// ``Spool/recover()`` plus a rescan of outbox/. Recovery reconciles the folders with the
+/// journal, so a message whose mark failed is either closed (its file reached sent/) or offered
+/// again and re-sent under the same submission id — the aggregator answers with the original
+/// receipt. A message skipped while others were sendable, and files a failed claim of the
+/// outbox service left behind, wait until the queue is empty.
+///
 /// When nothing is queued it waits on `wake` (rung by the outbox service after each claim) —
-/// no polling. On graceful shutdown it sends nothing new, lets the calls in flight finish
-/// (within their deadline) and returns; messages it never marked stay claimed and are offered
-/// again after restart, with the same submission id (the aggregator answers a resend with the
-/// original receipt).
+/// no polling. Every wait ends on graceful shutdown or task cancellation. On graceful shutdown
+/// it sends nothing new, lets the calls in flight finish (within their deadline) and returns;
+/// messages it never marked stay claimed and are offered again after restart, with the same
+/// submission id (the aggregator answers a resend with the original receipt).
 struct Sender: Service {
   let configuration: NodeConfiguration
   let security: ZeroMQTransport.Security
@@ -40,6 +51,9 @@ struct Sender: Service {
     case sent
     case rejected
     case retry
+    /// The call ended but the spool could not record it: the message stays leased until the
+    /// spool is recovered.
+    case spoolFault
     /// Shutting down: nothing recorded; the message stays claimed.
     case abandoned
   }
@@ -50,7 +64,7 @@ struct Sender: Service {
     try await withGracefulShutdownHandler {
       try await withGRPCClient(transport: transport) { grpc in
         let client = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: grpc)
-        try await loop(client: client, stopping: stopping)
+        await loop(client: client, stopping: stopping)
       }
     } onGracefulShutdown: {
       stopping.set()
@@ -59,57 +73,123 @@ struct Sender: Service {
     state.update { $0.connection = "stopped" }
   }
 
-  private func loop(client: Ndrc_Hitech_V1_ReportIngest.Client<ZeroMQTransport.Client>, stopping: StopFlag) async throws {
-    try await withThrowingTaskGroup(of: Outcome.self) { group in
+  private func loop(client: Ndrc_Hitech_V1_ReportIngest.Client<ZeroMQTransport.Client>, stopping: StopFlag) async {
+    await withTaskGroup(of: Outcome.self) { group in
       var inFlight = 0
       var mustBackOff = false
+      var needsRecovery = false
+      var spoolFailures = 0
+      func ending() -> Bool { stopping.isSet || Task.isCancelled }
       while true {
         // Fill up to the limit.
-        while !stopping.isSet && !mustBackOff && inFlight < configuration.maxInFlight,
-          let message = try await spool.run({ try $0.next() })
-        {
+        while !ending() && !mustBackOff && !needsRecovery && inFlight < configuration.maxInFlight {
+          let message: OutgoingMessage?
+          do {
+            message = try await spool.run { try $0.next() }
+          } catch {
+            spoolError(error, doing: "taking the next message")
+            needsRecovery = true
+            break
+          }
+          guard let message else { break }
           inFlight += 1
           group.addTask { await send(message, client: client, stopping: stopping) }
         }
         if inFlight > 0 {
           // Wait for one call to finish.
-          guard let outcome = try await group.next() else { break }
+          guard let outcome = await group.next() else { break }
           inFlight -= 1
-          if outcome == .retry { mustBackOff = true }
-          if outcome == .sent { state.update { $0.consecutiveFailures = 0 } }
+          switch outcome {
+          case .retry: mustBackOff = true
+          case .sent: state.update { $0.consecutiveFailures = 0 }
+          case .spoolFault: needsRecovery = true
+          case .rejected, .abandoned: break
+          }
           continue
         }
-        if stopping.isSet { break }
+        if ending() { break }
+        if needsRecovery {
+          // Nothing in flight: recovery may forget what was handed out.
+          spoolFailures += 1
+          let milliseconds = Self.backoffMilliseconds(failures: spoolFailures, configuration: configuration)
+          logger.warning("spool error; recovering the spool after a pause", metadata: [
+            "retry.in_ms": "\(Int(milliseconds))", "spool.consecutive_failures": "\(spoolFailures)",
+          ])
+          guard await pause(milliseconds: milliseconds, stopping: stopping) else { break }
+          do {
+            let summary = try await spool.run { spool -> ClaimSummary in
+              try spool.recover()
+              return try spool.claimPending()
+            }
+            needsRecovery = false
+            logger.info("spool recovered", metadata: ["spool.claimed": "\(summary.claimed.count)"])
+          } catch {
+            spoolError(error, doing: "recovering the spool")
+          }
+          continue
+        }
         if mustBackOff {
           mustBackOff = false
-          await backOff(stopping: stopping)
+          guard await backOff(stopping: stopping) else { break }
           continue
         }
-        // Nothing queued: wait for the outbox service (or shutdown).
+        // Nothing to send. Messages skipped after a read error are retried through a recovery
+        // (after a growing pause); otherwise wait for the outbox service (or shutdown).
+        let claimFailed = state.update { values -> Bool in
+          defer { values.spoolNeedsRecovery = false }
+          return values.spoolNeedsRecovery
+        }
+        if claimFailed {
+          needsRecovery = true
+          continue
+        }
+        if let deferred = try? await spool.run({ $0.deferredCount }), deferred > 0 {
+          needsRecovery = true
+          continue
+        }
+        spoolFailures = 0
         guard await wake.wait() else { break }
       }
     }
   }
 
-  private func backOff(stopping: StopFlag) async {
-    let failures = state.snapshot.consecutiveFailures
+  private func spoolError(_ error: any Error, doing what: String) {
+    logger.error("spool error while \(what); the node keeps running", metadata: ["error": "\(error)"])
+    record(error: "\(what): \(error)")
+  }
+
+  /// The ceiling doubles from `initialBackoff` per failure up to `maxBackoff`; the wait is drawn
+  /// uniformly below it (full jitter), but never below half the initial backoff.
+  static func backoffMilliseconds(failures: Int, configuration: NodeConfiguration) -> Double {
     let ceiling = min(
       Double(configuration.maxBackoffMilliseconds),
       Double(configuration.initialBackoffMilliseconds) * pow(2, Double(min(max(failures - 1, 0), 40)))
     )
-    // Full jitter, but never below half the initial backoff.
-    let milliseconds = max(Double(configuration.initialBackoffMilliseconds) / 2, Double.random(in: 0...ceiling))
+    return max(Double(configuration.initialBackoffMilliseconds) / 2, Double.random(in: 0...ceiling))
+  }
+
+  /// Waits after a retryable failure; false when shutting down.
+  private func backOff(stopping: StopFlag) async -> Bool {
+    let failures = state.snapshot.consecutiveFailures
+    let milliseconds = Self.backoffMilliseconds(failures: failures, configuration: configuration)
     state.update { $0.nextRetryAt = Date().addingTimeInterval(milliseconds / 1000) }
     logger.info("aggregator unreachable; retrying", metadata: [
       "retry.in_ms": "\(Int(milliseconds))", "retry.consecutive_failures": "\(failures)",
     ])
-    let until = ContinuousClock.now + .milliseconds(Int64(milliseconds))
-    // Sleeps in slices so that a graceful shutdown is noticed within 100 ms.
-    while !stopping.isSet, ContinuousClock.now < until {
-      let slice = min(until - ContinuousClock.now, .milliseconds(100))
-      try? await Task.sleep(for: slice)
-    }
+    let proceed = await pause(milliseconds: milliseconds, stopping: stopping)
     state.update { $0.nextRetryAt = nil }
+    return proceed
+  }
+
+  /// Sleeps in slices so that a graceful shutdown is noticed within 100 ms; returns at once on
+  /// cancellation. False when shutting down (graceful or cancelled).
+  private func pause(milliseconds: Double, stopping: StopFlag) async -> Bool {
+    let until = ContinuousClock.now + .milliseconds(Int64(milliseconds))
+    while !stopping.isSet, !Task.isCancelled, ContinuousClock.now < until {
+      let slice = min(until - ContinuousClock.now, .milliseconds(100))
+      do { try await Task.sleep(for: slice) } catch { break }
+    }
+    return !stopping.isSet && !Task.isCancelled
   }
 
   private func send(
@@ -128,11 +208,11 @@ struct Sender: Service {
       do {
         try await spool.run { try $0.markSent(id: message.id, receiptJSON: json) }
       } catch {
-        // The message stays in flight in this process; after a restart it is sent again and
-        // the aggregator answers with the same receipt.
+        // The message stays leased until the sender recovers the spool: then it is closed (its
+        // file reached sent/) or sent again, and the aggregator answers with the same receipt.
         logger.error("could not move a sent message to sent/", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         record(error: "marking \(message.fileName) sent: \(error)")
-        return .abandoned
+        return .spoolFault
       }
       state.update {
         $0.connection = "connected"
@@ -147,7 +227,7 @@ struct Sender: Service {
       } catch {
         logger.error("could not move a refused message to rejected/", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         record(error: "marking \(message.fileName) rejected: \(error)")
-        return .abandoned
+        return .spoolFault
       }
       state.update {
         $0.connection = "connected"
@@ -159,7 +239,7 @@ struct Sender: Service {
       ]) { $1 })
       return .rejected
     } catch {
-      if stopping.isSet {
+      if stopping.isSet || Task.isCancelled {
         return .abandoned
       }
       let text: String
@@ -168,10 +248,13 @@ struct Sender: Service {
       } else {
         text = "\(error)"
       }
+      var outcome = Outcome.retry
       do {
         try await spool.run { try $0.recordAttempt(id: message.id, error: text) }
       } catch {
+        // Still leased: put back by the recovery.
         logger.error("could not record a failed attempt", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        outcome = .spoolFault
       }
       state.update {
         $0.connection = "unreachable"
@@ -180,7 +263,7 @@ struct Sender: Service {
       }
       record(error: "\(message.fileName): \(text)")
       logger.debug("send failed; will retry", metadata: metadata.merging(["error": "\(text)"]) { $1 })
-      return .retry
+      return outcome
     }
   }
 

@@ -98,6 +98,9 @@ public final class Spool: @unchecked Sendable {
   private var order: [String] = []
   private var head = 0
   private var leased: Set<String> = []
+  /// Open entries ``next()`` could not prepare (the file could not be read, or moving it out
+  /// failed): skipped, so that the files behind them are still sent, until ``recover()``.
+  private var deferred: Set<String> = []
   private var nextSequence: UInt64 = 1
   private var sentCount = 0
   private var rejectedCount = 0
@@ -186,7 +189,7 @@ public final class Spool: @unchecked Sendable {
       let displayName = candidate.source ?? candidate.file
       let verdict: Admission
       do {
-        verdict = Admission.judge(bytes: try FileSystem.read(claimedPath + "/" + candidate.file), name: candidate.file)
+        verdict = Admission.judge(bytes: try read(claimedPath + "/" + candidate.file, .readToJudge), name: candidate.file)
       } catch {
         verdict = .quarantine(reason: "cannot read the file: \(error)")
       }
@@ -258,6 +261,11 @@ public final class Spool: @unchecked Sendable {
   /// not yet marked; nil when there is none. The message stays "in flight" until
   /// ``markSent(id:receiptJSON:)``, ``markRejected(id:reason:)`` or
   /// ``recordAttempt(id:error:)`` (which puts it back, first in line).
+  ///
+  /// A message that cannot be prepared — its file cannot be read (EIO, EMFILE), or moving a
+  /// file that is no longer sendable out of claimed/ fails — is skipped and logged, not thrown:
+  /// the messages behind it are still handed out, and it is offered again after the next
+  /// ``recover()`` (see ``deferredCount``). Nothing is sent that was not read whole.
   public func next() throws -> OutgoingMessage? {
     try lock.withLock {
       while head < order.count, entries[order[head]] == nil { head += 1 }
@@ -269,45 +277,67 @@ public final class Spool: @unchecked Sendable {
       while index < order.count {
         let id = order[index]
         index += 1
-        guard let entry = entries[id], !leased.contains(id) else { continue }
-        let path = claimedPath + "/" + entry.file
-        guard FileSystem.exists(path) else {
-          try closeLostLocked(entry, reason: "\(entry.file) (submission id \(entry.id)) vanished from claimed/ before it was sent")
-          continue
+        guard let entry = entries[id], !leased.contains(id), !deferred.contains(id) else { continue }
+        do {
+          if let message = try prepareLocked(entry) { return message }
+        } catch let crash as SimulatedCrash {
+          throw crash
+        } catch {
+          // EIO, EMFILE, a full disk: this message waits for the next recover(); the ones
+          // behind it are still handed out.
+          deferred.insert(id)
+          lastError = "\(entry.file): \(error)"
+          logger.error("cannot prepare a claimed message; it waits for the next recovery", metadata: [
+            "report.id": "\(id)", "spool.file": "\(entry.file)", "error": "\(error)",
+          ])
         }
-        // Any other read error (EMFILE, EIO) is thrown: the message stays claimed for a retry.
-        let bytes = try FileSystem.read(path)
-        let verdict = Admission.judge(bytes: bytes, name: entry.file)
-        if case .reject(let report) = verdict {
-          // Accepted when claimed, refused now (a newer rule set after an upgrade): never sent.
-          try moveOut(entry.file, to: rejectedPath, suffix: OutboxNaming.rejectedSuffix, text: "\(entry.source ?? entry.file)\n" + report)
-          try durableFsync(rejectedPath)
-          try durableFsync(claimedPath)
-          try journalAppend([JournalRecord(op: .rejected, id: entry.id, error: "refused by the local checks")])
-          entries[id] = nil
-          rejectedCount += 1
-          continue
-        }
-        guard case .accept(let submission) = verdict,
-          let outgoing = try? Admission.outgoing(submission, id: entry.id, claimedAtMillis: entry.claimedAtMillis),
-          Array(outgoing.contentSha256).hexString == entry.sha256
-        else {
-          // Changed in claimed/ after it was claimed (by hand): never send what was not checked.
-          try moveOut(entry.file, to: quarantinePath, suffix: OutboxNaming.reasonSuffix,
-            text: "\(entry.file): changed in claimed/ after it was claimed (content no longer matches the journal); not sent\n")
-          try durableFsync(quarantinePath)
-          try durableFsync(claimedPath)
-          quarantinedCount += 1
-          try closeLostLocked(entry, reason: "\(entry.file) changed after it was claimed; quarantined")
-          continue
-        }
-        leased.insert(id)
-        return OutgoingMessage(
-          id: id, sequence: entry.sequence, fileName: entry.file, submission: outgoing,
-          bytes: try outgoing.serializedBytes(), attempts: entry.attempts, lastError: entry.lastError)
       }
       return nil
     }
+  }
+
+  /// How many open messages ``next()`` skipped after an I/O error; they are offered again after
+  /// ``recover()``. The sender runs a recovery (after a backoff) while this is not zero.
+  var deferredCount: Int { lock.withLock { deferred.count } }
+
+  /// Reads and checks one claimed message: the message to hand out (leased), or nil when it
+  /// was closed instead (vanished, refused by the current rules, changed by hand).
+  private func prepareLocked(_ entry: Entry) throws -> OutgoingMessage? {
+    let id = entry.id
+    let path = claimedPath + "/" + entry.file
+    guard FileSystem.exists(path) else {
+      try closeLostLocked(entry, reason: "\(entry.file) (submission id \(entry.id)) vanished from claimed/ before it was sent")
+      return nil
+    }
+    let bytes = try read(path, .readToSend)
+    let verdict = Admission.judge(bytes: bytes, name: entry.file)
+    if case .reject(let report) = verdict {
+      // Accepted when claimed, refused now (a newer rule set after an upgrade): never sent.
+      try moveOut(entry.file, to: rejectedPath, suffix: OutboxNaming.rejectedSuffix, text: "\(entry.source ?? entry.file)\n" + report)
+      try durableFsync(rejectedPath)
+      try durableFsync(claimedPath)
+      try journalAppend([JournalRecord(op: .rejected, id: entry.id, error: "refused by the local checks")])
+      entries[id] = nil
+      rejectedCount += 1
+      return nil
+    }
+    guard case .accept(let submission) = verdict,
+      let outgoing = try? Admission.outgoing(submission, id: entry.id, claimedAtMillis: entry.claimedAtMillis),
+      Array(outgoing.contentSha256).hexString == entry.sha256
+    else {
+      // Changed in claimed/ after it was claimed (by hand): never send what was not checked.
+      try moveOut(entry.file, to: quarantinePath, suffix: OutboxNaming.reasonSuffix,
+        text: "\(entry.file): changed in claimed/ after it was claimed (content no longer matches the journal); not sent\n")
+      try durableFsync(quarantinePath)
+      try durableFsync(claimedPath)
+      quarantinedCount += 1
+      try closeLostLocked(entry, reason: "\(entry.file) changed after it was claimed; quarantined")
+      return nil
+    }
+    leased.insert(id)
+    return OutgoingMessage(
+      id: id, sequence: entry.sequence, fileName: entry.file, submission: outgoing,
+      bytes: try outgoing.serializedBytes(), attempts: entry.attempts, lastError: entry.lastError)
   }
 
   private func closeLostLocked(_ entry: Entry, reason: String) throws {
@@ -413,34 +443,57 @@ public final class Spool: @unchecked Sendable {
   }
   private var stepsLeft: Int?
 
+  /// Tests only: fails chosen file system calls with an errno (see ``FaultInjector``).
+  var faultInjector: FaultInjector? {
+    get { lock.withLock { faults } }
+    set { lock.withLock { faults = newValue } }
+  }
+  private var faults: FaultInjector?
+
   struct SimulatedCrash: Error {}
 
-  private func step() throws {
-    guard let left = stepsLeft else { return }
-    if left == 0 { throw SimulatedCrash() }
-    stepsLeft = left - 1
+  private func step(_ operation: FileOperation, _ path: String) throws {
+    if let left = stepsLeft {
+      if left == 0 { throw SimulatedCrash() }
+      stepsLeft = left - 1
+    }
+    try injectedFault(operation, path)
+  }
+
+  private func injectedFault(_ operation: FileOperation, _ path: String) throws {
+    if let faults, let code = faults(operation, path) {
+      throw FileSystem.error("\(operation) (injected fault)", path, code)
+    }
+  }
+
+  private func read(_ path: String, _ operation: FileOperation) throws -> [UInt8] {
+    try injectedFault(operation, path)
+    return try FileSystem.read(path)
   }
 
   @discardableResult
   private func durableRename(_ from: String, _ to: String) throws -> Bool {
-    try step()
+    try step(.rename, to)
     return try FileSystem.rename(from, to)
   }
 
   private func durableFsync(_ path: String) throws {
-    try step()
+    try step(.fsync, path)
     try FileSystem.fsync(path)
   }
 
   private func durableWrite(_ bytes: [UInt8], directory: String, name: String) throws {
-    try step()
+    try step(.write, directory + "/" + name)
     try FileSystem.writeAtomically(bytes, directory: directory, name: name)
   }
 
   private func journalAppend(_ records: [JournalRecord]) throws {
     guard !records.isEmpty else { return }
-    try step()
-    try journal!.append(records)
+    try step(.journal, journalPath)
+    guard let journal else {
+      throw SpoolError(code: .io, message: "\(journalPath) is not open (the last recovery failed); waiting for the next one")
+    }
+    try journal.append(records)
   }
 
   // MARK: - Recovery
@@ -557,6 +610,7 @@ public final class Spool: @unchecked Sendable {
     order = open.values.sorted { $0.sequence < $1.sequence }.map(\.id)
     head = 0
     leased = []
+    deferred = []
     self.lastReceipt = lastReceipt
     self.lastError = lastError
     if !reclaimed.isEmpty {
@@ -572,6 +626,6 @@ public final class Spool: @unchecked Sendable {
       JournalRecord(op: .status, error: self.lastError, receipt: self.lastReceipt),
     ]
     compacted += order.compactMap { entries[$0]?.record }
-    try step(); try journal.rewrite(compacted, directory: directory)
+    try step(.write, journalPath); try journal.rewrite(compacted, directory: directory)
   }
 }

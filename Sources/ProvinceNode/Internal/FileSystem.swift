@@ -99,3 +99,23 @@ enum FileSystem {
     }
   }
 }
+
+/// The spool's file system calls, as named to a ``FaultInjector``.
+enum FileOperation: String, Sendable {
+  /// Reading a file in claimed/ to judge it (claim, recovery).
+  case readToJudge
+  /// Reading a claimed file to send it (``Spool/next()``).
+  case readToSend
+  /// A rename; the path is the destination.
+  case rename
+  case fsync
+  /// An atomic write (sidecars: receipt, rejection report, reason).
+  case write
+  /// An append to the journal; the path is the journal's.
+  case journal
+}
+
+/// Tests only: decides whether one of the spool's file system calls fails, and with which
+/// errno (nil: it runs normally). Set on a spool with ``Spool/faultInjector`` to simulate
+/// unreadable files, a full disk or an I/O error without root-proof file modes.
+typealias FaultInjector = @Sendable (_ operation: FileOperation, _ path: String) -> Int32?
