@@ -8,10 +8,13 @@ import Testing
 struct NodeEndToEndTests {
   static let reporter = "110000"
 
-  @Test("200 files end in sent/ with a receipt, stored once each; another province's base is rejected with permissionDenied")
+  @Test(
+    "1,000 files end in sent/ with a receipt, stored once each; another province's base is rejected with permissionDenied",
+    .timeLimit(.minutes(5)))
   func deliversEveryFileOnce() async throws {
-    let samples = try NodeSamples.beijing(200)
-    let years = NodeSamples.years(200)
+    let count = 1000
+    let samples = try NodeSamples.beijing(count)
+    let years = NodeSamples.years(count)
     let aggregator = try await AggregatorUnderTest(reporters: [Self.reporter], years: years)
     try await aggregator.start(answeringAs: Self.reporter)
     let node = try NodeUnderTest(reporter: Self.reporter, aggregator: aggregator)
@@ -19,12 +22,12 @@ struct NodeEndToEndTests {
     let started = ContinuousClock.now
     for sample in samples { try node.drop(sample.name, sample.submission) }
     try node.drop("shanghai.json", try NodeSamples.submission(base: "SAMPLE-310000-01", year: 2025))
-    try await node.waitUntilDone(201)
+    try await node.waitUntilDone(count + 1, timeout: .seconds(240))
     let elapsed = ContinuousClock.now - started
-    print("node drained 200 files (+1 refused) in \(elapsed)")
+    print("node drained \(count) files (+1 refused) in \(elapsed)")
 
     let sent = node.files("sent")
-    #expect(sent.count == 200)
+    #expect(sent.count == count)
     var receiptIds: Set<String> = []
     for name in sent {
       let receipt = try Ndrc_Hitech_V1_Receipt(jsonString: node.text("sent", name + ".receipt.json"))
@@ -43,19 +46,19 @@ struct NodeEndToEndTests {
     // The status file reflects the run.
     try await Task.sleep(for: .seconds(2.5))
     let status = try NodeStatus.read(path: node.statusPath)
-    #expect(status.sent == 200 && status.rejected == 1 && status.queued == 0 && status.connection == "connected")
+    #expect(status.sent == count && status.rejected == 1 && status.queued == 0 && status.connection == "connected")
 
     #expect(node.terminate() == 0)
     let stoppedStatus = try NodeStatus.read(path: node.statusPath)
     #expect(stoppedStatus.state == "stopped")
     aggregator.terminate()
     let stored = try await aggregator.storedSubmissionIds(reporter: Self.reporter, years: years)
-    #expect(stored.count == 200)
+    #expect(stored.count == count)
     #expect(stored.values.allSatisfy { $0 == 1 })
     #expect(Set(stored.keys) == receiptIds)
   }
 
-  @Test("aggregator stopped while files are queued, then restarted: everything arrives once")
+  @Test("aggregator stopped while files are queued, then restarted: everything arrives once", .timeLimit(.minutes(5)))
   func survivesAggregatorOutage() async throws {
     let samples = try NodeSamples.beijing(150)
     let years = NodeSamples.years(150)

@@ -39,7 +39,10 @@ final class AggregatorUnderTest: @unchecked Sendable {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
   }
 
-  init(reporters: [String], years: [Int]) async throws {
+  /// - Parameter loadBases: how many more bases (`LOAD-110000-0001`…) to register for reporter
+  ///   110000 besides the sample registry, for backlogs larger than the 2 × 1,000 (base, year)
+  ///   pairs of its two sample bases (each takes one first revision per year 2000…2999).
+  init(reporters: [String], years: [Int], loadBases: Int = 0) async throws {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent("node-e2e-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     endpoint = try Self.unusedLoopbackEndpoint()
@@ -55,6 +58,23 @@ final class AggregatorUnderTest: @unchecked Sendable {
     try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
     let registry = Self.repositoryRoot.appendingPathComponent("deploy/sample/registry.json").path
     try runCLI(["registry", "import", registry])
+    if loadBases > 0 {
+      let bases: [[String: Any]] = (1...loadBases).map { index in
+        [
+          "baseId": NodeSamples.loadBase(index), "nameZh": "北京负载测试基地\(index)", "nameEn": "Beijing load test base \(index)",
+          "kind": "BASE_KIND_SPECIALIZED", "fields": ["FIELD_INFORMATION"], "level": "BASE_LEVEL_NATIONAL",
+          "reporterCode": "110000", "cityCode": "110100", "cityNameZh": "北京市",
+          "recognition": [
+            "documentNumber": "测试[2010]\(index)号", "date": ["year": 2010, "month": 6, "day": 1],
+            "level": "BASE_LEVEL_NATIONAL", "issuer": "TEST",
+          ] as [String: Any],
+          "status": "BASE_STATUS_ACTIVE", "firstReportYear": 2000,
+        ]
+      }
+      let path = directory.appendingPathComponent("load-bases.json")
+      try JSONSerialization.data(withJSONObject: ["bases": bases]).write(to: path)
+      try runCLI(["registry", "import", path.path])
+    }
     for reporter in reporters {
       let generated = try CurveKeyFile.generate(name: reporter, in: keysDirectory)
       try runCLI(["registry", "register-key", "--reporter", reporter, "--public-key", generated.publicKeyPath])
@@ -246,12 +266,20 @@ final class NodeUnderTest: @unchecked Sendable {
     (try? String(contentsOfFile: spool + "/" + folder + "/" + name, encoding: .utf8)) ?? ""
   }
 
-  /// Waits until `count` files are in sent/ plus rejected/ (or throws after `timeout`).
+  /// How many message files a spool folder holds (cheaper than `files` for big folders: no sort).
+  func count(_ folder: String) -> Int {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: spool + "/" + folder)) ?? []
+    return names.count { $0.hasSuffix(".json") && !$0.hasSuffix(".receipt.json") || $0.hasSuffix(".pb") }
+  }
+
+  /// Waits until `count` files are in sent/ plus rejected/ (or throws after `timeout`). Big
+  /// backlogs are polled once a second, so that listing sent/ costs the node little.
   func waitUntilDone(_ count: Int, timeout: Duration = .seconds(120)) async throws {
     let deadline = ContinuousClock.now + timeout
+    let interval: Duration = count > 5000 ? .seconds(1) : .milliseconds(100)
     while ContinuousClock.now < deadline {
-      if files("sent").count + files("rejected").count >= count { return }
-      try await Task.sleep(for: .milliseconds(100))
+      if self.count("sent") + self.count("rejected") >= count { return }
+      try await Task.sleep(for: interval)
     }
     throw TestFailure("only \(files("sent").count) sent and \(files("rejected").count) rejected of \(count) after \(timeout); log:\n\(log().suffix(4000))")
   }
@@ -311,5 +339,19 @@ enum NodeSamples {
 
   static func years(_ count: Int) -> [Int] {
     Array(2000...(2000 + (count + 1) / 2 - 1))
+  }
+
+  static func loadBase(_ index: Int) -> String { String(format: "LOAD-110000-%04d", index) }
+
+  /// `count` submissions of reporter 110000 spread over `bases` load bases (registered with
+  /// `AggregatorUnderTest(loadBases:)`): base `i % bases`, year `2000 + i / bases`.
+  static func spread(_ count: Int, bases: Int) throws -> [(name: String, submission: Ndrc_Hitech_V1_Submission)] {
+    try (0..<count).map { index in
+      (String(format: "load-%06d.json", index), try submission(base: loadBase(index % bases + 1), year: 2000 + index / bases))
+    }
+  }
+
+  static func spreadYears(_ count: Int, bases: Int) -> [Int] {
+    Array(2000...(2000 + (count + bases - 1) / bases - 1))
   }
 }
