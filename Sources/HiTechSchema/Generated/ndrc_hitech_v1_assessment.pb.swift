@@ -82,6 +82,11 @@ public nonisolated enum Ndrc_Hitech_V1_Indicator: SwiftProtobuf.Enum, Swift.Case
 
   /// Expert judgement, the mean of the experts' scores. Score (milli-points).
   case expertJudgement // = 15
+
+  /// exports / total output, when both are in the same currency (exports are usually reported in
+  /// USD and output in CNY, and the system keeps no exchange rate: then the indicator is absent).
+  /// Ratio.
+  case exportShare // = 16
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -106,6 +111,7 @@ public nonisolated enum Ndrc_Hitech_V1_Indicator: SwiftProtobuf.Enum, Swift.Case
     case 13: self = .valueAddedGrowth
     case 14: self = .totalTrade
     case 15: self = .expertJudgement
+    case 16: self = .exportShare
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -128,6 +134,7 @@ public nonisolated enum Ndrc_Hitech_V1_Indicator: SwiftProtobuf.Enum, Swift.Case
     case .valueAddedGrowth: return 13
     case .totalTrade: return 14
     case .expertJudgement: return 15
+    case .exportShare: return 16
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -150,6 +157,7 @@ public nonisolated enum Ndrc_Hitech_V1_Indicator: SwiftProtobuf.Enum, Swift.Case
     .valueAddedGrowth,
     .totalTrade,
     .expertJudgement,
+    .exportShare,
   ]
 
 }
@@ -1001,7 +1009,7 @@ public nonisolated struct Ndrc_Hitech_V1_Application: @unchecked Sendable {
 fileprivate nonisolated let _protobuf_package = "ndrc.hitech.v1"
 
 nonisolated extension Ndrc_Hitech_V1_Indicator: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INDICATOR_UNSPECIFIED\0\u{1}INDICATOR_TOTAL_OUTPUT_VALUE\0\u{1}INDICATOR_VALUE_ADDED\0\u{1}INDICATOR_EXPORTS\0\u{1}INDICATOR_IMPORTS\0\u{1}INDICATOR_RD_EXPENDITURE\0\u{1}INDICATOR_PATENTS_APPLIED\0\u{1}INDICATOR_PATENTS_GRANTED\0\u{1}INDICATOR_RD_INTENSITY\0\u{1}INDICATOR_RD_TO_OUTPUT\0\u{1}INDICATOR_HIGH_TECH_PRODUCT_SHARE\0\u{1}INDICATOR_RD_STAFF_SHARE\0\u{1}INDICATOR_OUTPUT_GROWTH\0\u{1}INDICATOR_VALUE_ADDED_GROWTH\0\u{1}INDICATOR_TOTAL_TRADE\0\u{1}INDICATOR_EXPERT_JUDGEMENT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INDICATOR_UNSPECIFIED\0\u{1}INDICATOR_TOTAL_OUTPUT_VALUE\0\u{1}INDICATOR_VALUE_ADDED\0\u{1}INDICATOR_EXPORTS\0\u{1}INDICATOR_IMPORTS\0\u{1}INDICATOR_RD_EXPENDITURE\0\u{1}INDICATOR_PATENTS_APPLIED\0\u{1}INDICATOR_PATENTS_GRANTED\0\u{1}INDICATOR_RD_INTENSITY\0\u{1}INDICATOR_RD_TO_OUTPUT\0\u{1}INDICATOR_HIGH_TECH_PRODUCT_SHARE\0\u{1}INDICATOR_RD_STAFF_SHARE\0\u{1}INDICATOR_OUTPUT_GROWTH\0\u{1}INDICATOR_VALUE_ADDED_GROWTH\0\u{1}INDICATOR_TOTAL_TRADE\0\u{1}INDICATOR_EXPERT_JUDGEMENT\0\u{1}INDICATOR_EXPORT_SHARE\0")
 }
 
 nonisolated extension Ndrc_Hitech_V1_SupportTier: SwiftProtobuf._ProtoNameProviding {
