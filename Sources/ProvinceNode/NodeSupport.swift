@@ -6,9 +6,27 @@ import Synchronization
 /// cooperative pool: a slow disk then blocks that queue's thread, never the executor threads
 /// the gRPC client and the other services run on. The spool serialises its methods with a lock
 /// anyway, so one serial queue costs no parallelism.
+///
+/// Receipts are marked in batches (``markSent(id:receiptJSON:)``): the calls that end while a
+/// batch is being written are written together, with one fsync of sent/ and claimed/ and one
+/// journal append for all of them.
 final class SpoolExecutor: Sendable {
   let spool: Spool
   private let queue = DispatchQueue(label: "hitech.node.spool")
+
+  private struct PendingMark: Sendable {
+    var id: String
+    var receiptJSON: String
+    var continuation: CheckedContinuation<Void, any Error>
+  }
+
+  private struct MarkQueue: Sendable {
+    var pending: [PendingMark] = []
+    /// A batch is queued or being written on `queue`.
+    var scheduled = false
+  }
+
+  private let marks = Mutex(MarkQueue())
 
   init(spool: Spool) { self.spool = spool }
 
@@ -17,6 +35,43 @@ final class SpoolExecutor: Sendable {
     return try await withCheckedThrowingContinuation { continuation in
       queue.async { continuation.resume(with: Result { try body(spool) }) }
     }
+  }
+
+  /// ``Spool/markSent(_:)`` for this receipt, together with the others that arrive while a
+  /// batch is queued or written. Returns when the batch holding it is durable; throws the
+  /// batch's error (every message of a failed batch stays leased: see the sender's recovery).
+  /// Always ends: the queue runs every batch it is given.
+  func markSent(id: String, receiptJSON: String) async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+      let schedule = marks.withLock { queue -> Bool in
+        queue.pending.append(PendingMark(id: id, receiptJSON: receiptJSON, continuation: continuation))
+        if queue.scheduled { return false }
+        queue.scheduled = true
+        return true
+      }
+      if schedule { self.queue.async { self.writeMarks() } }
+    }
+  }
+
+  /// On `queue`: writes what is pending as one batch; if more arrived meanwhile, queues the
+  /// next batch behind the work already waiting (so `next()` calls are not starved).
+  private func writeMarks() {
+    let batch = marks.withLock { queue -> [PendingMark] in
+      defer { queue.pending = [] }
+      return queue.pending
+    }
+    if !batch.isEmpty {
+      let result = Result { try spool.markSent(batch.map { (id: $0.id, receiptJSON: $0.receiptJSON) }) }
+      for mark in batch { mark.continuation.resume(with: result) }
+    }
+    let again = marks.withLock { queue -> Bool in
+      if queue.pending.isEmpty {
+        queue.scheduled = false
+        return false
+      }
+      return true
+    }
+    if again { queue.async { self.writeMarks() } }
   }
 }
 

@@ -11,8 +11,9 @@ import ZeroMQTransport
 /// Sends claimed messages to the aggregator's `ReportIngest.Submit`, up to `maxInFlight` at
 /// once, in arrival order of hand-out (``Spool/next()``):
 ///
-/// - a receipt (stored, or the original receipt of a duplicate) → ``Spool/markSent(id:receiptJSON:)``
-///   with the receipt as JSON;
+/// - a receipt (stored, or the original receipt of a duplicate) → ``Spool/markSent(_:)`` with
+///   the receipt as JSON, batched with the other calls that end meanwhile (one fsync per folder
+///   and one journal append per batch: ``SpoolExecutor/markSent(id:receiptJSON:)``);
 /// - `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED` (and `CANCELLED`, or an error that
 ///   is not a gRPC status, e.g. from the transport) → ``Spool/recordAttempt(id:error:)`` (the
 ///   message goes back first in line), then no new sends until the in-flight ones have
@@ -206,7 +207,7 @@ struct Sender: Service {
       let receipt = try await client.submit(message.submission, options: options)
       let json = (try? receipt.jsonString()) ?? "{}"
       do {
-        try await spool.run { try $0.markSent(id: message.id, receiptJSON: json) }
+        try await spool.markSent(id: message.id, receiptJSON: json)
       } catch {
         // The message stays leased until the sender recovers the spool: then it is closed (its
         // file reached sent/) or sent again, and the aggregator answers with the same receipt.
