@@ -53,6 +53,24 @@ public struct RoundNoticesService: Ndrc_Hitech_V1_RoundNotices.SimpleServiceProt
         code: .outOfRange,
         message: "after_sequence: \(request.afterSequence) is beyond the last notice issued here (\(last)); resubscribe with 0")
     }
+    // The stream's task ends when the RPC is cancelled (the client went away, the deadline
+    // passed, the server shuts down gracefully): the transport says so through the RPC's
+    // cancellation handle, not by cancelling the handler's task.
+    let task = Task {
+      try await stream(request, to: response, reporterCode: reporterCode)
+    }
+    try await withRPCCancellationHandler {
+      try await task.value
+    } onCancelRPC: {
+      task.cancel()
+    }
+  }
+
+  private func stream(
+    _ request: Ndrc_Hitech_V1_SubscribeRequest,
+    to response: RPCWriter<Ndrc_Hitech_V1_RoundNotice>,
+    reporterCode: String
+  ) async throws {
     let years = request.reportYears.map(Int.init)
     let clock = ContinuousClock()
     let end = clock.now.advanced(by: maxStreamDuration)

@@ -7,7 +7,8 @@ public import UnixSignals
 import ZeroMQ
 import ZeroMQTransport
 
-/// The province node daemon: the spool, the outbox watcher, the sender and the status file,
+/// The province node daemon: the spool, the outbox watcher, the sender, the round-notice
+/// listener and the status file,
 /// run as one `ServiceGroup` that stops cleanly on SIGTERM and SIGINT (the watcher stops, calls
 /// in flight finish and are marked, nothing new is sent, the status file says `stopped`).
 public struct NodeDaemon: Sendable {
@@ -46,6 +47,12 @@ public struct NodeDaemon: Sendable {
       logger: logger
     )
     let outbox = OutboxService(watcher: watcher, spool: executor, wake: wake, state: state, logger: logger)
+    let notices = NoticeListener(
+      endpoint: configuration.aggregatorEndpoint,
+      security: .curveClient(keyPair: keyPair, serverPublicKey: serverKey),
+      log: try NoticeLog(directory: (configuration.spoolDirectory as NSString).appendingPathComponent("notices")),
+      logger: logger
+    )
     let status = NodeStatusWriter(path: configuration.statusPath, configuration: configuration, spool: executor, state: state, logger: logger)
     let group = ServiceGroup(
       configuration: .init(
@@ -53,6 +60,7 @@ public struct NodeDaemon: Sendable {
           .init(service: status),
           .init(service: outbox),
           .init(service: sender),
+          .init(service: notices),
         ],
         gracefulShutdownSignals: signals,
         logger: logger
