@@ -1,13 +1,15 @@
 import Foundation
+import HiTechSchema
 import ProvinceNode
 import Testing
 
-/// Prints how long a backlog takes to drain and what an idle node costs. Not asserted, and run
-/// only with HITECH_MEASURE=1 (it takes a while): `HITECH_MEASURE=1 swift test --skip-build
-/// --filter NodeMeasurementTests`.
+/// Prints how long a backlog takes to drain and what an idle node costs (times not asserted;
+/// delivery is), and checks a restart with a backlog of 100,000 files. Run only with
+/// HITECH_MEASURE=1 (they take minutes): `HITECH_MEASURE=1 swift test --skip-build --filter
+/// NodeMeasurementTests` (`HITECH_BACKLOG=N` makes the backlog test smaller).
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["HITECH_MEASURE"] == "1"))
 struct NodeMeasurementTests {
-  @Test("a 2,000-file backlog drains; idle CPU and resident memory afterwards")
+  @Test("a 2,000-file backlog drains; idle CPU and resident memory afterwards", .timeLimit(.minutes(15)))
   func backlogAndIdle() async throws {
     let count = 2000
     let samples = try NodeSamples.beijing(count)
@@ -33,6 +35,96 @@ struct NodeMeasurementTests {
     print("MEASURE: idle CPU \(String(format: "%.3f", cpu)) % over \(Int(seconds)) s; \(Self.rss(pid))")
     node.terminate()
     aggregator.terminate()
+  }
+
+  @Test("a backlog of 10,000 files over 100 bases drains: files per second", .timeLimit(.minutes(30)))
+  func drainTenThousand() async throws {
+    let count = 10_000
+    let bases = 100
+    let samples = try NodeSamples.spread(count, bases: bases)
+    let years = NodeSamples.spreadYears(count, bases: bases)
+    let aggregator = try await AggregatorUnderTest(reporters: ["110000"], years: years, loadBases: bases)
+    try await aggregator.start(answeringAs: "110000")
+    let node = try NodeUnderTest(reporter: "110000", aggregator: aggregator)
+    for sample in samples { try node.drop(sample.name, sample.submission) }
+    let started = ContinuousClock.now
+    try node.start()
+    try await node.waitUntilDone(count, timeout: .seconds(1500))
+    let seconds = Self.seconds(ContinuousClock.now - started)
+    print("MEASURE: a backlog of \(count) files drained in \(String(format: "%.1f", seconds)) s: \(String(format: "%.0f", Double(count) / seconds)) files/s (\(Self.buildMode))")
+    #expect(node.count("sent") == count)
+    #expect(node.terminate() == 0)
+    try await Self.expectEachStoredOnce(aggregator, node: node, samples: samples, years: years)
+  }
+
+  /// "A restart with a backlog of 100,000 files": dropped while the node is down, then the node
+  /// starts, is stopped (SIGTERM) and killed (SIGKILL) while it drains, and restarted each time.
+  @Test("a restart with a backlog of 100,000 files: each ends in sent/ exactly once and is stored once", .timeLimit(.minutes(60)))
+  func backlogOfHundredThousand() async throws {
+    let count = Int(ProcessInfo.processInfo.environment["HITECH_BACKLOG"] ?? "") ?? 100_000
+    let bases = 100
+    let aggregator = try await AggregatorUnderTest(
+      reporters: ["110000"], years: NodeSamples.spreadYears(count, bases: bases), loadBases: bases)
+    try await aggregator.start(answeringAs: "110000")
+    let node = try NodeUnderTest(reporter: "110000", aggregator: aggregator)
+    let samples = try NodeSamples.spread(count, bases: bases)
+    let dropping = ContinuousClock.now
+    for sample in samples { try node.drop(sample.name, sample.submission) }
+    print("MEASURE: dropped \(count) files in \(ContinuousClock.now - dropping)")
+
+    let started = ContinuousClock.now
+    try node.start()
+    // Stop it gracefully once a tenth is sent, and kill it once a half is: each restart
+    // recovers a spool with tens of thousands of claimed messages.
+    try await node.waitUntilDone(count / 10, timeout: .seconds(1800))
+    #expect(node.terminate() == 0)
+    print("MEASURE: \(node.count("sent")) sent after \(ContinuousClock.now - started); SIGTERM, restart")
+    try node.start()
+    try await node.waitUntilDone(count / 2, timeout: .seconds(1800))
+    node.kill9()
+    print("MEASURE: \(node.count("sent")) sent after \(ContinuousClock.now - started); SIGKILL, restart")
+    try node.start()
+    try await node.waitUntilDone(count, timeout: .seconds(3000))
+    let seconds = Self.seconds(ContinuousClock.now - started)
+    print("MEASURE: a backlog of \(count) files (two restarts) drained in \(String(format: "%.1f", seconds)) s: \(String(format: "%.0f", Double(count) / seconds)) files/s (\(Self.buildMode))")
+    #expect(node.terminate() == 0)
+    #expect(node.count("rejected") == 0 && node.count("quarantine") == 0)
+    #expect(node.count("claimed") == 0 && node.count("outbox") == 0)
+    try await Self.expectEachStoredOnce(aggregator, node: node, samples: samples, years: NodeSamples.spreadYears(count, bases: bases))
+  }
+
+  /// Every file in sent/ exactly once (by the receipts' submission ids), and every submission
+  /// stored exactly once by the aggregator (stopped here).
+  static func expectEachStoredOnce(
+    _ aggregator: AggregatorUnderTest, node: NodeUnderTest,
+    samples: [(name: String, submission: Ndrc_Hitech_V1_Submission)], years: [Int]
+  ) async throws {
+    let expected = Set(samples.map(\.submission.submissionID))
+    var receipts: [String: Int] = [:]
+    for name in node.files("sent") {
+      let receipt = try Ndrc_Hitech_V1_Receipt(jsonString: node.text("sent", name + ".receipt.json"))
+      receipts[receipt.submissionID, default: 0] += 1
+    }
+    #expect(receipts.count == samples.count)
+    #expect(receipts.values.allSatisfy { $0 == 1 })
+    #expect(Set(receipts.keys) == expected)
+    aggregator.terminate()
+    let stored = try await aggregator.storedSubmissionIds(reporter: "110000", years: years)
+    #expect(stored.count == samples.count)
+    #expect(stored.values.allSatisfy { $0 == 1 })
+    #expect(Set(stored.keys) == expected)
+  }
+
+  static func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+  }
+
+  static var buildMode: String {
+    #if DEBUG
+    "debug build"
+    #else
+    "release build"
+    #endif
   }
 
   static func cpuTicks(_ pid: Int32) -> Int {
