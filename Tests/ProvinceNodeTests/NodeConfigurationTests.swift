@@ -27,6 +27,22 @@ struct NodeConfigurationTests {
     #expect(configuration.initialBackoffMilliseconds == 500)
   }
 
+  @Test("deploy/node.example.json is valid, sets every key, and differs from the defaults where it should", .timeLimit(.minutes(1)))
+  func exampleFileIsComplete() async throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let path = root.appendingPathComponent("deploy/node.example.json").path
+    let configuration = try await NodeConfiguration.load(file: path, environment: [:])
+    let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+    let keys = Set((object?["node"] as? [String: Any])?.keys.map { $0 } ?? [])
+    #expect(keys == [
+      "reporterCode", "aggregatorEndpoint", "aggregatorPublicKeyPath", "secretKeyPath", "spoolDirectory", "statusPath",
+      "initialBackoffMilliseconds", "maxBackoffMilliseconds", "callTimeoutSeconds", "maxInFlight",
+    ])
+    #expect(configuration.reporterCode == "110000")
+    #expect(configuration.statusPath == "/run/hitech/node.status.json")
+    #expect(configuration.spoolDirectory.hasPrefix("/var/lib/hitech"))
+  }
+
   @Test func namesTheKeyAndTheRule() async throws {
     var bad = valid
     bad["maxBackoffMilliseconds"] = 10
