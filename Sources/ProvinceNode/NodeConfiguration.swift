@@ -11,6 +11,7 @@ import Foundation
 /// { "node": {
 ///     "reporterCode": "110000",
 ///     "aggregatorEndpoint": "tcp://aggregator.example:7400",
+///     "fallbackEndpoints": ["tcp://aggregator-2.example:7400"],
 ///     "aggregatorPublicKeyPath": "/etc/hitech/keys/aggregator.pub",
 ///     "secretKeyPath": "/etc/hitech/keys/110000.key",
 ///     "spoolDirectory": "/var/spool/hitech",
@@ -27,6 +28,10 @@ public struct NodeConfiguration: Sendable, Hashable {
   public var reporterCode: String
   /// The aggregator's ROUTER endpoint.
   public var aggregatorEndpoint: String
+  /// More endpoints of the same aggregator service (same server key), tried in turn when a call
+  /// fails with `UNAVAILABLE` (e.g. a second aggregator process behind a shared store). Empty:
+  /// only `aggregatorEndpoint`. Environment: comma-separated.
+  public var fallbackEndpoints: [String] = []
   /// The aggregator's CURVE public key file.
   public var aggregatorPublicKeyPath: String
   /// This node's CURVE secret key file: must be mode 0600 (or stricter), else the node refuses
@@ -69,6 +74,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     self.maxInFlight = maxInFlight
   }
 
+  /// `aggregatorEndpoint`, then `fallbackEndpoints`.
+  public var endpoints: [String] { [aggregatorEndpoint] + fallbackEndpoints }
+
   /// Reads the `node` scope of `reader`, keeping the defaults for absent keys, and validates.
   public init(reader: ConfigReader) throws {
     let scope = reader.scoped(to: "node")
@@ -85,6 +93,7 @@ public struct NodeConfiguration: Sendable, Hashable {
       callTimeoutSeconds: scope.int(forKey: "callTimeoutSeconds", default: d.callTimeoutSeconds),
       maxInFlight: scope.int(forKey: "maxInFlight", default: d.maxInFlight)
     )
+    fallbackEndpoints = scope.stringArray(forKey: "fallbackEndpoints", default: [])
     try validate()
   }
 
@@ -115,6 +124,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     }
     guard aggregatorEndpoint.hasPrefix("tcp://") || aggregatorEndpoint.hasPrefix("ipc://") else {
       throw Problem(key: "aggregatorEndpoint", rule: "must be a tcp:// or ipc:// endpoint, got \"\(aggregatorEndpoint)\"")
+    }
+    for endpoint in fallbackEndpoints where !(endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://")) {
+      throw Problem(key: "fallbackEndpoints", rule: "each must be a tcp:// or ipc:// endpoint, got \"\(endpoint)\"")
     }
     guard !aggregatorPublicKeyPath.isEmpty else {
       throw Problem(key: "aggregatorPublicKeyPath", rule: "is required: reports cross machines only over CURVE")

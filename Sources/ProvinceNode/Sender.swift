@@ -57,15 +57,41 @@ struct Sender: Service {
     case spoolFault
     /// Shutting down: nothing recorded; the message stays claimed.
     case abandoned
+    /// Retryable, and the status was `UNAVAILABLE`: another endpoint may answer.
+    case unavailable
   }
 
+  /// How one connection's loop ended.
+  enum LoopEnd: Sendable {
+    case stopped
+    /// `UNAVAILABLE` and there are other endpoints; `answered`: some call got an answer.
+    case switchEndpoint(answered: Bool)
+  }
+
+  /// Connects to `aggregatorEndpoint`, and on `UNAVAILABLE` moves on to the next of
+  /// `fallbackEndpoints` (round robin): straight away while not every endpoint has failed since
+  /// the last answer, else after the usual backoff.
   func run() async throws {
-    let transport = ZeroMQTransport.Client(endpoint: configuration.aggregatorEndpoint, security: security)
+    let endpoints = configuration.endpoints
     let stopping = StopFlag()
     try await withGracefulShutdownHandler {
-      try await withGRPCClient(transport: transport) { grpc in
-        let client = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: grpc)
-        await loop(client: client, stopping: stopping)
+      var index = 0
+      var failedInARow = 0
+      while !stopping.isSet && !Task.isCancelled {
+        let endpoint = endpoints[index]
+        let transport = ZeroMQTransport.Client(endpoint: endpoint, security: security)
+        let end = try await withGRPCClient(transport: transport) { grpc in
+          let client = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: grpc)
+          return await loop(
+            client: client, stopping: stopping, canSwitch: endpoints.count > 1,
+            backOffBeforeSwitch: failedInARow + 1 >= endpoints.count)
+        }
+        guard case .switchEndpoint(let answered) = end else { break }
+        failedInARow = answered ? 1 : failedInARow + 1
+        index = (index + 1) % endpoints.count
+        logger.warning("aggregator endpoint unavailable; trying the next", metadata: [
+          "zmq.endpoint": "\(endpoint)", "zmq.next_endpoint": "\(endpoints[index])",
+        ])
       }
     } onGracefulShutdown: {
       stopping.set()
@@ -74,10 +100,15 @@ struct Sender: Service {
     state.update { $0.connection = "stopped" }
   }
 
-  private func loop(client: Ndrc_Hitech_V1_ReportIngest.Client<ZeroMQTransport.Client>, stopping: StopFlag) async {
+  private func loop(
+    client: Ndrc_Hitech_V1_ReportIngest.Client<ZeroMQTransport.Client>, stopping: StopFlag,
+    canSwitch: Bool, backOffBeforeSwitch: Bool
+  ) async -> LoopEnd {
     await withTaskGroup(of: Outcome.self) { group in
       var inFlight = 0
       var mustBackOff = false
+      var switchEndpoint = false
+      var answered = false
       var needsRecovery = false
       var spoolFailures = 0
       func ending() -> Bool { stopping.isSet || Task.isCancelled }
@@ -102,9 +133,15 @@ struct Sender: Service {
           inFlight -= 1
           switch outcome {
           case .retry: mustBackOff = true
-          case .sent: state.update { $0.consecutiveFailures = 0 }
+          case .unavailable:
+            mustBackOff = true
+            switchEndpoint = canSwitch
+          case .sent:
+            state.update { $0.consecutiveFailures = 0 }
+            answered = true
+          case .rejected: answered = true
           case .spoolFault: needsRecovery = true
-          case .rejected, .abandoned: break
+          case .abandoned: break
           }
           continue
         }
@@ -131,6 +168,13 @@ struct Sender: Service {
         }
         if mustBackOff {
           mustBackOff = false
+          if switchEndpoint {
+            // Nothing in flight: the caller connects to the next endpoint.
+            if backOffBeforeSwitch && !answered {
+              guard await backOff(stopping: stopping) else { break }
+            }
+            return .switchEndpoint(answered: answered)
+          }
           guard await backOff(stopping: stopping) else { break }
           continue
         }
@@ -151,6 +195,7 @@ struct Sender: Service {
         spoolFailures = 0
         guard await wake.wait() else { break }
       }
+      return .stopped
     }
   }
 
@@ -249,7 +294,7 @@ struct Sender: Service {
       } else {
         text = "\(error)"
       }
-      var outcome = Outcome.retry
+      var outcome = (error as? RPCError)?.code == .unavailable ? Outcome.unavailable : Outcome.retry
       do {
         try await spool.run { try $0.recordAttempt(id: message.id, error: text) }
       } catch {

@@ -35,12 +35,30 @@ struct NodeConfigurationTests {
     let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
     let keys = Set((object?["node"] as? [String: Any])?.keys.map { $0 } ?? [])
     #expect(keys == [
-      "reporterCode", "aggregatorEndpoint", "aggregatorPublicKeyPath", "secretKeyPath", "spoolDirectory", "statusPath",
+      "reporterCode", "aggregatorEndpoint", "fallbackEndpoints", "aggregatorPublicKeyPath", "secretKeyPath", "spoolDirectory", "statusPath",
       "initialBackoffMilliseconds", "maxBackoffMilliseconds", "callTimeoutSeconds", "maxInFlight",
     ])
     #expect(configuration.reporterCode == "110000")
     #expect(configuration.statusPath == "/run/hitech/node.status.json")
+    #expect(configuration.endpoints.count == 2)
     #expect(configuration.spoolDirectory.hasPrefix("/var/lib/hitech"))
+  }
+
+  @Test("fallbackEndpoints: from the file, from the environment (comma-separated), and checked", .timeLimit(.minutes(1)))
+  func fallbackEndpoints() async throws {
+    var node = valid
+    node["fallbackEndpoints"] = ["tcp://10.0.0.2:7400", "ipc:///run/hitech/aggregator.sock"]
+    let path = try write(node)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let configuration = try await NodeConfiguration.load(file: path, environment: [:])
+    #expect(configuration.endpoints == ["tcp://127.0.0.1:7400", "tcp://10.0.0.2:7400", "ipc:///run/hitech/aggregator.sock"])
+    let overridden = try await NodeConfiguration.load(
+      file: path, environment: ["HITECH_NODE_FALLBACK_ENDPOINTS": "tcp://10.0.0.3:7400,tcp://10.0.0.4:7400"])
+    #expect(overridden.fallbackEndpoints == ["tcp://10.0.0.3:7400", "tcp://10.0.0.4:7400"])
+    node["fallbackEndpoints"] = ["http://10.0.0.2"]
+    let bad = try write(node)
+    defer { try? FileManager.default.removeItem(atPath: bad) }
+    await #expect(throws: NodeConfiguration.Problem.self) { try await NodeConfiguration.load(file: bad, environment: [:]) }
   }
 
   @Test func namesTheKeyAndTheRule() async throws {

@@ -58,6 +58,28 @@ struct NodeEndToEndTests {
     #expect(Set(stored.keys) == receiptIds)
   }
 
+  @Test("the first endpoint answers nobody: the node moves on to the fallback endpoint and everything arrives once", .timeLimit(.minutes(3)))
+  func fallsBackToTheNextEndpoint() async throws {
+    let samples = try NodeSamples.beijing(60)
+    let years = NodeSamples.years(samples.count)
+    let aggregator = try await AggregatorUnderTest(reporters: [Self.reporter], years: years)
+    try await aggregator.start(answeringAs: Self.reporter)
+    let dead = try AggregatorUnderTest.unusedLoopbackEndpoint()
+    let node = try NodeUnderTest(
+      reporter: Self.reporter, aggregator: aggregator,
+      extra: ["aggregatorEndpoint": dead, "fallbackEndpoints": [aggregator.endpoint]])
+    try node.start()
+    for sample in samples { try node.drop(sample.name, sample.submission) }
+    try await node.waitUntilDone(samples.count, timeout: .seconds(90))
+    #expect(node.files("sent").count == samples.count)
+    #expect(node.log().contains("trying the next"))
+    #expect(node.terminate() == 0)
+    aggregator.terminate()
+    let stored = try await aggregator.storedSubmissionIds(reporter: Self.reporter, years: years)
+    #expect(stored.count == samples.count)
+    #expect(stored.values.allSatisfy { $0 == 1 })
+  }
+
   @Test("aggregator stopped while files are queued, then restarted: everything arrives once", .timeLimit(.minutes(5)))
   func survivesAggregatorOutage() async throws {
     let samples = try NodeSamples.beijing(150)
