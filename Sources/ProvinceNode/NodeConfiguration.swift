@@ -16,6 +16,7 @@ import Foundation
 ///     "secretKeyPath": "/etc/hitech/keys/110000.key",
 ///     "spoolDirectory": "/var/spool/hitech",
 ///     "statusPath": "/run/hitech/node.status.json",
+///     "metricsPath": "/var/lib/prometheus/node-exporter/hitech-node.prom",
 ///     "initialBackoffMilliseconds": 500,
 ///     "maxBackoffMilliseconds": 60000,
 ///     "callTimeoutSeconds": 30,
@@ -41,6 +42,9 @@ public struct NodeConfiguration: Sendable, Hashable {
   public var spoolDirectory: String
   /// Where the daemon writes its state (JSON) every 2 s; `hitech node status` reads it.
   public var statusPath: String?
+  /// Where the daemon writes its metrics every 2 s in the Prometheus text format (for
+  /// node_exporter's textfile collector); `nil` writes none.
+  public var metricsPath: String?
   /// The first wait after a retryable failure; doubled on every consecutive failure.
   public var initialBackoffMilliseconds: Int
   /// The longest wait between retries (the jittered wait never exceeds it).
@@ -94,6 +98,7 @@ public struct NodeConfiguration: Sendable, Hashable {
       maxInFlight: scope.int(forKey: "maxInFlight", default: d.maxInFlight)
     )
     fallbackEndpoints = scope.stringArray(forKey: "fallbackEndpoints", default: [])
+    metricsPath = scope.string(forKey: "metricsPath")
     try validate()
   }
 

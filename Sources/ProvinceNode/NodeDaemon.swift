@@ -186,6 +186,28 @@ public struct NodeStatus: Codable, Hashable, Sendable {
   public var lastError: String?
   public var lastErrorAt: Date?
 
+  /// The status in the Prometheus text exposition format, labelled with the reporter code.
+  public var prometheusText: String {
+    let label = "{reporter=\"\(reporterCode)\"}"
+    var lines: [String] = []
+    func metric(_ name: String, _ type: String, _ help: String, _ value: Int) {
+      lines.append("# HELP \(name) \(help)")
+      lines.append("# TYPE \(name) \(type)")
+      lines.append("\(name)\(label) \(value)")
+    }
+    metric("hitech_node_queue_depth", "gauge", "Report files claimed and waiting to be sent (not in flight).", queued)
+    metric("hitech_node_in_flight", "gauge", "Submit calls in flight.", inFlight)
+    metric("hitech_node_outbox_files", "gauge", "Files in outbox/ not yet claimed.", outbox)
+    metric("hitech_node_sent_files", "gauge", "Files in sent/.", sent)
+    metric("hitech_node_rejected_files", "gauge", "Files in rejected/.", rejected)
+    metric("hitech_node_quarantined_files", "gauge", "Files in quarantine/.", quarantined)
+    metric("hitech_node_sent_total", "counter", "Files sent with a receipt since the node started.", sentSinceStart)
+    metric("hitech_node_rejected_total", "counter", "Files rejected since the node started.", rejectedSinceStart)
+    metric("hitech_node_retries_total", "counter", "Retryable failures (each followed by a backoff) since the node started.", retriesSinceStart)
+    metric("hitech_node_connected", "gauge", "1 when the last call to the aggregator got an answer.", connection == "connected" ? 1 : 0)
+    return lines.joined(separator: "\n") + "\n"
+  }
+
   public static func read(path: String) throws -> NodeStatus {
     let decoder = JSONDecoder()
     decoder.dateDecodingStrategy = .iso8601
@@ -203,7 +225,7 @@ struct NodeStatusWriter: Service {
   var interval: Duration = .seconds(2)
 
   func run() async throws {
-    guard let path else {
+    guard path != nil || configuration.metricsPath != nil else {
       // Returning early would end the whole group.
       try? await gracefulShutdown()
       return
@@ -211,14 +233,15 @@ struct NodeStatusWriter: Service {
     let startedAt = Date()
     try? await cancelWhenGracefulShutdown {
       while !Task.isCancelled {
-        await write(state: "running", startedAt: startedAt, to: path)
+        await write(state: "running", startedAt: startedAt)
         try await Task.sleep(for: interval)
       }
     }
-    await write(state: "stopped", startedAt: startedAt, to: path)
+    await write(state: "stopped", startedAt: startedAt)
   }
 
-  private func write(state running: String, startedAt: Date, to path: String) async {
+  private func write(state running: String, startedAt: Date) async {
+    let where_ = [path, configuration.metricsPath].compactMap { $0 }.joined(separator: ", ")
     do {
       let spoolStatus = try await spool.run { try $0.status() }
       let values = state.snapshot
@@ -246,12 +269,17 @@ struct NodeStatusWriter: Service {
         lastError: values.lastError ?? spoolStatus.lastError,
         lastErrorAt: values.lastErrorAt
       )
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      encoder.dateEncodingStrategy = .iso8601
-      try encoder.encode(status).write(to: URL(fileURLWithPath: path), options: .atomic)
+      if let path {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(status).write(to: URL(fileURLWithPath: path), options: .atomic)
+      }
+      if let metricsPath = configuration.metricsPath {
+        try Data(status.prometheusText.utf8).write(to: URL(fileURLWithPath: metricsPath), options: .atomic)
+      }
     } catch {
-      logger.warning("could not write the status file", metadata: ["status.path": "\(path)", "error": "\(error)"])
+      logger.warning("could not write the status or metrics file", metadata: ["status.path": "\(where_)", "error": "\(error)"])
     }
   }
 }

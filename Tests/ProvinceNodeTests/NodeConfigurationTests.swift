@@ -36,10 +36,11 @@ struct NodeConfigurationTests {
     let keys = Set((object?["node"] as? [String: Any])?.keys.map { $0 } ?? [])
     #expect(keys == [
       "reporterCode", "aggregatorEndpoint", "fallbackEndpoints", "aggregatorPublicKeyPath", "secretKeyPath", "spoolDirectory", "statusPath",
-      "initialBackoffMilliseconds", "maxBackoffMilliseconds", "callTimeoutSeconds", "maxInFlight",
+      "metricsPath", "initialBackoffMilliseconds", "maxBackoffMilliseconds", "callTimeoutSeconds", "maxInFlight",
     ])
     #expect(configuration.reporterCode == "110000")
     #expect(configuration.statusPath == "/run/hitech/node.status.json")
+    #expect(configuration.metricsPath == "/var/lib/hitech/hitech-node.prom")
     #expect(configuration.endpoints.count == 2)
     #expect(configuration.spoolDirectory.hasPrefix("/var/lib/hitech"))
   }

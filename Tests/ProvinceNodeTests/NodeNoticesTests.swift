@@ -50,7 +50,9 @@ struct NodeNoticesTests {
     ])
     try await aggregator.start(answeringAs: "110000")
     defer { aggregator.terminate() }
-    let node = try NodeUnderTest(reporter: "110000", aggregator: aggregator)
+    let metricsPath = NSTemporaryDirectory() + "node-metrics-\(UUID().uuidString).prom"
+    defer { try? FileManager.default.removeItem(atPath: metricsPath) }
+    let node = try NodeUnderTest(reporter: "110000", aggregator: aggregator, extra: ["metricsPath": metricsPath])
     try node.start()
 
     let opened = try await apply(aggregator, coordinator: coordinator.keyPair, step: "2026/opened", state: .open, .opened(.init()))
@@ -74,6 +76,15 @@ struct NodeNoticesTests {
     #expect(both.contains { $0.hasSuffix("-reminder-2026.json") })
     #expect(node.log().components(separatedBy: "round 2026 opened").count == 2)  // logged once
     #expect(node.log().contains("still missing: SAMPLE-110000-01, SAMPLE-110000-02"))
+    // The node's metrics, for node_exporter's textfile collector.
+    try node.drop("one.json", try NodeSamples.submission(base: "SAMPLE-110000-01", year: 2025))
+    try await node.waitUntilDone(1)
+    try await Task.sleep(for: .seconds(3))
+    let metrics = (try? String(contentsOfFile: metricsPath, encoding: .utf8)) ?? ""
+    #expect(metrics.contains("hitech_node_sent_total{reporter=\"110000\"} 1\n"), "\(metrics)")
+    #expect(metrics.contains("hitech_node_queue_depth{reporter=\"110000\"} 0\n"), "\(metrics)")
+    #expect(metrics.contains("hitech_node_connected{reporter=\"110000\"} 1\n"), "\(metrics)")
+    #expect(metrics.contains("# TYPE hitech_node_retries_total counter"))
     #expect(node.terminate() == 0)
   }
 }
