@@ -79,6 +79,7 @@ let package = Package(
         "HiTechDomain",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
       ]
     ),
     // What every daemon shares: the Diagnostics service, CURVE key files.

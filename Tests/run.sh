@@ -11,9 +11,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 log() { echo "Tests/run.sh: $*" >&2; }
 
 # System packages: libzmq (the transport), protoc and the well-known types (generated-code
-# check, Python interop client), Python's pip.
+# check, Python interop client), Python's pip, Chromium (the dashboard's headless-browser test).
 missing=()
-for package in libzmq3-dev protobuf-compiler libprotobuf-dev python3-pip; do
+for package in libzmq3-dev protobuf-compiler libprotobuf-dev python3-pip chromium; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then

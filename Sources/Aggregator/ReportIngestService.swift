@@ -29,17 +29,20 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
   let rules: Rules
   let logger: Logger
   let now: @Sendable () -> Int64
+  let metrics: IngestMetrics
 
   public init(
     database: AggregatorDatabase,
     rules: Rules = Rules(),
     logger: Logger,
-    now: @escaping @Sendable () -> Int64 = AggregatorDatabase.systemNowMicros
+    now: @escaping @Sendable () -> Int64 = AggregatorDatabase.systemNowMicros,
+    metrics: IngestMetrics = .none
   ) {
     self.database = database
     self.rules = rules
     self.logger = logger
     self.now = now
+    self.metrics = metrics
   }
 
   // MARK: - RPCs
@@ -49,6 +52,9 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     context: ServerContext
   ) async throws -> Ndrc_Hitech_V1_Receipt {
     let reporter = try authenticatedReporter(context)
+    let started = ContinuousClock.now
+    var outcomeLabel = "refused"  // thrown before the store: envelope, authorisation, round
+    defer { metrics.recordSubmission(reporter: reporter, outcome: outcomeLabel, durationNanoseconds: Self.nanoseconds(since: started)) }
     var logger = self.logger
     logger[metadataKey: "reporter.code"] = "\(reporter)"
     logger[metadataKey: "submission.id"] = "\(request.submissionID)"
@@ -73,12 +79,14 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     do {
       outcome = try await database.ingest(ingest)
     } catch let error as StoreError {
+      outcomeLabel = "store_error"
       logger.error("the store failed; no receipt sent", metadata: ["error": "\(error)"])
       throw RPCError(
         code: error.isRetryable ? .unavailable : .internalError,
         message: "The report could not be stored (\(error.message)); nothing was stored. Retry later with the same submission id."
       )
     }
+    outcomeLabel = Self.metricsOutcome(outcome)
     switch outcome {
     case .accepted(let receipt), .duplicate(let receipt), .replayed(let receipt):
       logger.info("submission answered", metadata: [
@@ -318,5 +326,23 @@ extension ReportIngestService {
       overrides: overrides
     )
     return ReportValidator.validate(AnnualReport(request.report), context: context).findings.map(StoredFinding.init)
+  }
+}
+
+extension ReportIngestService {
+  /// The `outcome` label of `hitech_submissions_total` for what the store did.
+  static func metricsOutcome(_ outcome: IngestOutcome) -> String {
+    switch outcome {
+    case .accepted(let receipt): receipt.status.rawValue  // accepted, accepted_with_warnings, accepted_late
+    case .rejected: "rejected"
+    case .duplicate: "duplicate"
+    case .replayed: "replayed"
+    case .conflict: "conflict"
+    }
+  }
+
+  static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
+    let elapsed = ContinuousClock.now - start
+    return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
   }
 }

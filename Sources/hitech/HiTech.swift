@@ -7,8 +7,9 @@ struct HiTech: AsyncParsableCommand {
     abstract: "The national high-tech industrial base reporting system.",
     discussion: """
       Daemons and operator tools of the reporting federation: province nodes push annual
-      reports over ZeroMQ (CurveZMQ) to the central aggregator.
+      reports over ZeroMQ (CurveZMQ) to the central aggregator; the coordinator runs the yearly
+      rounds; operators watch arrivals.
       """,
-    subcommands: [AggregatorCommand.self, NodeCommand.self, RegistryCommand.self, RoundsCommand.self, Submit.self, ReportCommand.self, Keys.self, ServeDiagnostics.self, Ping.self]
+    subcommands: [AggregatorCommand.self, CoordinatorCommand.self, NodeCommand.self, RegistryCommand.self, RoundsCommand.self, StatusCommand.self, Submit.self, ReportCommand.self, Keys.self, ServeDiagnostics.self, Ping.self]
   )
 }

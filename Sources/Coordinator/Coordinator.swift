@@ -1,1 +1,0 @@
-// The Coordinator module; see Package.swift for its role.

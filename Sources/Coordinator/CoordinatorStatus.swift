@@ -1,0 +1,85 @@
+public import Foundation
+import Logging
+import ServiceLifecycle
+
+/// What the coordinator's status file holds (JSON, rewritten every 2 s).
+public struct CoordinatorStatus: Codable, Hashable, Sendable {
+  /// One round's line.
+  public struct RoundLine: Codable, Hashable, Sendable {
+    public var reportYear: Int
+    public var state: String
+    public var pendingSteps: [String]
+    public var nextStep: String?
+    public var nextStepDueAt: String?
+  }
+
+  public var role = "coordinator"
+  public var pid: Int32
+  /// `running` or `stopped`.
+  public var state: String
+  public var startedAt: Date
+  public var updatedAt: Date
+  /// The calendar's time (ISO 8601, Asia/Shanghai), which an accelerated clock moves faster.
+  public var calendarNow: String
+  public var aggregatorEndpoint: String
+  public var controlEndpoint: String
+  public var rounds: [RoundLine]
+  public var lastError: String?
+
+  /// Reads a status file.
+  public static func read(path: String) throws -> CoordinatorStatus {
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    return try decoder.decode(CoordinatorStatus.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+  }
+}
+
+/// Writes ``CoordinatorStatus`` every 2 s (atomically: write, then rename), and `stopped` at the end.
+struct CoordinatorStatusWriter: Service {
+  let path: String?
+  let configuration: CoordinatorConfiguration
+  let coordinator: RoundCoordinator
+  let logger: Logger
+
+  func run() async throws {
+    guard let path else { return }
+    let startedAt = Date()
+    await cancelWhenGracefulShutdown {
+      while !Task.isCancelled {
+        await write(path, state: "running", startedAt: startedAt)
+        try? await Task.sleep(for: .seconds(2))
+      }
+    }
+    await write(path, state: "stopped", startedAt: startedAt)
+  }
+
+  private func write(_ path: String, state: String, startedAt: Date) async {
+    var lastError: String?
+    var lines: [CoordinatorStatus.RoundLine] = []
+    do {
+      for round in try await coordinator.rounds() {
+        let next = RoundPlanner.candidates(round, now: .distantPast, startedAt: .distantPast, catchUpWindow: 0)
+          .map(\.0).min { $0.dueAt < $1.dueAt }
+        lines.append(.init(
+          reportYear: round.reportYear, state: round.state.rawValue,
+          pendingSteps: round.steps.filter { $0.state == .pending }.map(\.id),
+          nextStep: next?.stepId, nextStepDueAt: next.map { ShanghaiTime.format($0.dueAt) }))
+      }
+    } catch {
+      lastError = "\(error)"
+    }
+    let status = CoordinatorStatus(
+      pid: getpid(), state: state, startedAt: startedAt, updatedAt: Date(),
+      calendarNow: ShanghaiTime.format(coordinator.clock.now()),
+      aggregatorEndpoint: configuration.aggregatorEndpoint, controlEndpoint: configuration.effectiveControlEndpoint,
+      rounds: lines, lastError: lastError)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.dateEncodingStrategy = .iso8601
+    do {
+      try encoder.encode(status).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+      logger.warning("cannot write the status file", metadata: ["status.path": "\(path)", "error": "\(error)"])
+    }
+  }
+}

@@ -1,1 +1,0 @@
-// The Monitoring module; see Package.swift for its role.

@@ -1,0 +1,114 @@
+import AggregatorStore
+import Foundation
+import Logging
+import Monitoring
+import Prometheus
+import Testing
+
+/// Loads the board in headless Chromium (Debian's `chromium`, which Tests/run.sh installs)
+/// against a running `MonitoringServer` on a loopback port, and reads the DOM Chromium built,
+/// after the page's refresh script ran.
+@Suite("Dashboard in a browser", .serialized)
+struct BrowserTests {
+  @Test("headless Chromium shows each reporter's counts, and the refresh script replaces the board")
+  func chromium() async throws {
+    guard let chromium = Self.findExecutable(["chromium", "chromium-browser"]) else {
+      Issue.record(
+        "chromium is not installed: this test needs Debian's chromium package (apt-get install -y chromium; Tests/run.sh installs it)")
+      return
+    }
+    try await withFixture { fixture in
+      let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+      let server = MonitoringServer(
+        database: fixture.database, host: "127.0.0.1", port: 0, registry: PrometheusCollectorRegistry(),
+        logger: Logger(label: "MonitoringTests.browser"), nowMicros: { Fixture.now },
+        onListening: { port in portContinuation.yield(port) })
+      let running = Task { try await server.run() }
+      defer { running.cancel() }
+
+      var iterator = ports.makeAsyncIterator()
+      let port = try #require(await iterator.next())
+      #expect(port > 0)
+
+      let profile = fixture.folder.appendingPathComponent("chromium-profile").path
+      let (status, dom, errors) = try await Self.run(
+        chromium,
+        [
+          "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+          "--user-data-dir=\(profile)", "--virtual-time-budget=3000", "--dump-dom",
+          "http://127.0.0.1:\(port)/rounds/\(Fixture.year)",
+        ])
+      running.cancel()
+      _ = await running.result
+
+      #expect(status == 0, "chromium exited with \(status): \(errors.suffix(2000))")
+      #expect(dom.contains("Report arrivals, report year 2025"), "DOM:\n\(dom.prefix(3000))\nstderr:\n\(errors.suffix(2000))")
+      #expect(dom.contains(#"data-reporter="110000" data-expected="3" data-accepted="2" data-rejected="0" data-missing="1""#))
+      #expect(dom.contains(#"data-reporter="440000" data-expected="2" data-accepted="1" data-rejected="1" data-missing="1""#))
+      #expect(dom.contains(#"data-reporter="440300" data-expected="2" data-accepted="1" data-rejected="0" data-missing="1""#))
+      #expect(dom.contains(#"<td class="n accepted">2</td>"#))
+      // The escaped name arrived as text, not as a script element.
+      #expect(dom.contains("海洋&lt;script&gt;alert(1)&lt;/script&gt;"))
+      #expect(!dom.contains("<script>alert(1)"))
+      // The script fetched /rounds/2025/live and replaced the board at least once.
+      let refreshes = Self.attribute("data-refreshes", in: dom).flatMap { Int($0) } ?? 0
+      #expect(refreshes >= 1, "the refresh script did not replace the board (data-refreshes=\(refreshes))")
+      #expect(dom.contains(#"id="arrivals-chart""#))
+    }
+  }
+
+  static func attribute(_ name: String, in html: String) -> String? {
+    guard let start = html.range(of: name + "=\"") else { return nil }
+    let rest = html[start.upperBound...]
+    return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
+  }
+
+  static func findExecutable(_ names: [String]) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    for directory in path.split(separator: ":") {
+      for name in names {
+        let candidate = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+      }
+    }
+    return nil
+  }
+
+  /// Runs a program to completion (killed after 90 s), returning its status, stdout and stderr.
+  /// Output goes to files and the exit is awaited through `terminationHandler`, so no thread of
+  /// the cooperative pool blocks (the server under test needs them).
+  static func run(_ executable: String, _ arguments: [String]) async throws -> (Int32, String, String) {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-out-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let outURL = folder.appendingPathComponent("stdout")
+    let errURL = folder.appendingPathComponent("stderr")
+    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+      process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+      do {
+        try process.run()
+      } catch {
+        process.terminationHandler = nil
+        continuation.resume(throwing: error)
+        return
+      }
+      let pid = process.processIdentifier
+      DispatchQueue.global().asyncAfter(deadline: .now() + 90) { kill(pid, SIGKILL) }
+    }
+    try? out.close()
+    try? err.close()
+    let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+    let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+    return (status, stdout, stderr)
+  }
+}
