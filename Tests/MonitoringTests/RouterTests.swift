@@ -249,7 +249,7 @@ struct APITests {
           let entries = try response.decode(AuditJSON.self).entries
           // 3 reporters + 7 bases + 1 round + 7 submissions.
           #expect(entries.count == 18)
-          #expect(entries.last?.action == "reporter.upsert")
+          #expect(entries.last?.action == "reporter.create")
         }
       }
     }

@@ -25,7 +25,7 @@ struct StatusReportTests {
       #expect(lines[3] == "110000    北京市                3         2         0        1     0  2026-01-21 00:00:00 UTC")
       #expect(lines[4] == "440000    广东省                2         1         1        1     1  2026-04-02 00:01:00 UTC")
       #expect(lines[5] == "440300    深圳市                2         1         0        1     0  2026-04-02 00:03:00 UTC")
-      #expect(lines[6] == "TOTAL     3 reporter(s)        7         4         1        3     1  2026-04-02 00:03:00 UTC")
+      #expect(lines[6] == "TOTAL     3 reporter(s)         7         4         1        3     1  2026-04-02 00:03:00 UTC")
       #expect(!text.contains("\u{1B}["))
     }
   }
