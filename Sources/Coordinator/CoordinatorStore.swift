@@ -323,7 +323,7 @@ public final class CoordinatorStore: Sendable {
     return CoordinatorRound(
       reportYear: year,
       state: RoundState(rawValue: row["state"]) ?? .planned,
-      schedule: try JSONDecoder().decode(RoundSchedule.self, from: Data(scheduleJSON.utf8)),
+      schedule: try decoder().decode(RoundSchedule.self, from: Data(scheduleJSON.utf8)),
       transitions: transitions,
       steps: steps)
   }
@@ -340,7 +340,7 @@ public final class CoordinatorStore: Sendable {
       state: StepState(rawValue: row["state"]) ?? .pending,
       recordedAt: date(row["recorded_at"]),
       appliedAt: (row["applied_at"] as Int64?).map(date),
-      detail: try JSONDecoder().decode(StepDetail.self, from: Data(detailJSON.utf8)),
+      detail: try decoder().decode(StepDetail.self, from: Data(detailJSON.utf8)),
       roundMessage: message.map { [UInt8]($0) })
   }
 
@@ -365,6 +365,12 @@ public final class CoordinatorStore: Sendable {
     encoder.outputFormatting = [.sortedKeys]
     encoder.dateEncodingStrategy = .secondsSince1970
     return String(decoding: try encoder.encode(value), as: UTF8.self)
+  }
+
+  static func decoder() -> JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .secondsSince1970
+    return decoder
   }
 
   func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
