@@ -285,12 +285,13 @@ public actor RoundCoordinator {
     guard let round = try await store.round(reportYear) else {
       throw CoordinatorError(.notFound, "no round for report year \(reportYear)")
     }
+    // The same transition again (a retry of the same request) returns the round unchanged.
+    if round.state == target, round.transitions.contains(where: { $0.to == target }) {
+      return (round, Report())
+    }
     if let expectedState, expectedState != round.state {
       throw CoordinatorError(
         .aborted, "round \(reportYear) is \(round.state.rawValue), not \(expectedState.rawValue) as expected; nothing changed")
-    }
-    if round.state == target, round.transitions.contains(where: { $0.to == target }) {
-      return (round, Report())
     }
     guard round.state.next == target, let kind = StepKind(leadingTo: target) else {
       let next = round.state.next.map { "the next state is \($0.rawValue)" } ?? "it is final"
