@@ -108,6 +108,8 @@ let package = Package(
         "ZeroMQ",
         "ZeroMQTransport",
         "DaemonSupport",
+        "Monitoring",
+        .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Crypto", package: "swift-crypto"),

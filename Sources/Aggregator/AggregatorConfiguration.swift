@@ -14,7 +14,8 @@ import Foundation
 ///     "databasePath": "/var/lib/hitech/aggregator.sqlite",
 ///     "maxMessageBytes": 1048576,
 ///     "yearOnYearJumpPercent": 300,
-///     "statusPath": "/run/hitech/aggregator.status.json"
+///     "statusPath": "/run/hitech/aggregator.status.json",
+///     "dashboard": { "listen": "127.0.0.1:8480" }
 /// } }
 /// ```
 public struct AggregatorConfiguration: Sendable, Hashable {
@@ -32,6 +33,9 @@ public struct AggregatorConfiguration: Sendable, Hashable {
   public var yearOnYearJumpPercent: Int
   /// Where the daemon writes its state (JSON) for monitoring, refreshed every few seconds.
   public var statusPath: String?
+  /// Where the monitoring dashboard, its JSON API and `/metrics` are served over HTTP,
+  /// `host:port` (a bare port means 127.0.0.1); `nil` serves none.
+  public var dashboardListen: String?
 
   public init(
     endpoint: String = "tcp://127.0.0.1:7400",
@@ -39,7 +43,8 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     databasePath: String = "aggregator.sqlite",
     maxMessageBytes: Int = 1 << 20,
     yearOnYearJumpPercent: Int = 300,
-    statusPath: String? = nil
+    statusPath: String? = nil,
+    dashboardListen: String? = nil
   ) {
     self.endpoint = endpoint
     self.secretKeyPath = secretKeyPath
@@ -47,6 +52,7 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     self.maxMessageBytes = maxMessageBytes
     self.yearOnYearJumpPercent = yearOnYearJumpPercent
     self.statusPath = statusPath
+    self.dashboardListen = dashboardListen
   }
 
   /// Reads the `aggregator` scope of `reader`, keeping the defaults for absent keys.
@@ -59,7 +65,8 @@ public struct AggregatorConfiguration: Sendable, Hashable {
       databasePath: scope.string(forKey: "databasePath", default: defaults.databasePath),
       maxMessageBytes: scope.int(forKey: "maxMessageBytes", default: defaults.maxMessageBytes),
       yearOnYearJumpPercent: scope.int(forKey: "yearOnYearJumpPercent", default: defaults.yearOnYearJumpPercent),
-      statusPath: scope.string(forKey: "statusPath")
+      statusPath: scope.string(forKey: "statusPath"),
+      dashboardListen: scope.string(forKey: "dashboard.listen")
     )
     try validate()
   }
@@ -85,7 +92,23 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     public var description: String { "aggregator.\(key): \(rule)" }
   }
 
+  /// The dashboard's host and port, when it is served.
+  public var dashboardAddress: (host: String, port: Int)? {
+    guard let dashboardListen else { return nil }
+    if let port = Int(dashboardListen) { return ("127.0.0.1", port) }
+    guard let colon = dashboardListen.lastIndex(of: ":"), let port = Int(dashboardListen[dashboardListen.index(after: colon)...])
+    else { return nil }
+    var host = String(dashboardListen[..<colon])
+    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host.isEmpty ? "127.0.0.1" : host, port)
+  }
+
   func validate() throws {
+    if let dashboardListen {
+      guard let address = dashboardAddress, (0...65535).contains(address.port) else {
+        throw Problem(key: "dashboard.listen", rule: "host:port or a port, e.g. 127.0.0.1:8480, got \"\(dashboardListen)\"")
+      }
+    }
     guard maxMessageBytes >= 1024 && maxMessageBytes <= 64 << 20 else {
       throw Problem(key: "maxMessageBytes", rule: "must be between 1024 and 67108864, got \(maxMessageBytes)")
     }

@@ -3,6 +3,8 @@ import DaemonSupport
 import Foundation
 import GRPCCore
 public import Logging
+import Monitoring
+import Prometheus
 import ServiceLifecycle
 public import UnixSignals
 import ZeroMQ
@@ -10,7 +12,7 @@ import ZeroMQTransport
 
 /// The aggregator daemon: the store, the registered keys, and a gRPC server over ZeroMQ
 /// offering `ReportIngest`, `RoundRelay` (for the coordinator), `RoundNotices` (for nodes),
-/// `ArrivalStatus` and `Diagnostics`, run as one `ServiceGroup` that stops cleanly on
+/// `ArrivalStatus` and `Diagnostics`, and (when configured) the monitoring dashboard over HTTP, run as one `ServiceGroup` that stops cleanly on
 /// SIGTERM and SIGINT (RPCs in flight finish, their commits and receipts complete, then the
 /// store is closed).
 public struct AggregatorDaemon: Sendable {
@@ -28,7 +30,14 @@ public struct AggregatorDaemon: Sendable {
     signals: [UnixSignal] = [.sigterm, .sigint],
     onListening: @escaping @Sendable (String) -> Void = { _ in }
   ) async throws {
-    let database = try AggregatorDatabase(path: configuration.databasePath, logger: logger)
+    // Metrics are recorded when the dashboard (which serves /metrics) is configured.
+    let registry = PrometheusCollectorRegistry()
+    let metricsFactory = MonitoringMetrics.makeFactory(registry: registry)
+    let metrics = configuration.dashboardAddress == nil ? IngestMetrics.none : IngestMetrics(factory: metricsFactory)
+    let database = try AggregatorDatabase(
+      path: configuration.databasePath,
+      configuration: .init(onBatch: { metrics.recordBatch($0) }),
+      logger: logger)
     try await Registry.seedReporters(database, actor: "aggregator")
     let keys = RegisteredKeys(database: database, logger: logger)
     try await keys.reload()
@@ -55,7 +64,8 @@ public struct AggregatorDaemon: Sendable {
     let ingest = ReportIngestService(
       database: database,
       rules: .init(yearOnYearJumpPercent: configuration.yearOnYearJumpPercent),
-      logger: logger
+      logger: logger,
+      metrics: metrics
     )
     let bell = NoticeBell()
     let server = GRPCServer(
@@ -69,13 +79,19 @@ public struct AggregatorDaemon: Sendable {
       ]
     )
     let status = StatusFile(path: configuration.statusPath, database: database, configuration: configuration, logger: logger)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+      .init(service: keys),
+      .init(service: status),
+      .init(service: GRPCServerService(server: server)),
+    ]
+    if let address = configuration.dashboardAddress {
+      services.append(.init(service: MonitoringServer(
+        database: database, host: address.host, port: address.port,
+        registry: registry, metricsFactory: metricsFactory, logger: logger)))
+    }
     let group = ServiceGroup(
       configuration: .init(
-        services: [
-          .init(service: keys),
-          .init(service: status),
-          .init(service: GRPCServerService(server: server)),
-        ],
+        services: services,
         gracefulShutdownSignals: signals,
         logger: logger
       )

@@ -8,9 +8,16 @@ import Testing
 /// Loads the board in headless Chromium (Debian's `chromium`, which Tests/run.sh installs)
 /// against a running `MonitoringServer` on a loopback port, and reads the DOM Chromium built,
 /// after the page's refresh script ran.
-@Suite("Dashboard in a browser", .serialized)
+///
+/// It runs only with `HITECH_BROWSER_TEST=1`, which `Tests/run.sh` sets in a `swift test` run of
+/// its own after the other suites: beside the other suites running in parallel on a 2-core
+/// machine, the run stalled while Chromium loaded the page (not understood yet; alone it takes
+/// seconds).
+@Suite(
+  "Dashboard in a browser", .serialized,
+  .enabled(if: ProcessInfo.processInfo.environment["HITECH_BROWSER_TEST"] == "1", "set HITECH_BROWSER_TEST=1 (Tests/run.sh does)"))
 struct BrowserTests {
-  @Test("headless Chromium shows each reporter's counts, and the refresh script replaces the board")
+  @Test("headless Chromium shows each reporter's counts, and the refresh script replaces the board", .timeLimit(.minutes(3)))
   func chromium() async throws {
     guard let chromium = Self.findExecutable(["chromium", "chromium-browser"]) else {
       Issue.record(
