@@ -139,6 +139,11 @@ public actor RoundCoordinator {
       report.failure = .init(stepId: "", message: "\(error)", retryable: true)
       return report
     }
+    if !report.caughtUp.isEmpty || !report.skipped.isEmpty {
+      logger.notice(
+        "catch-up after downtime: \(report.caughtUp.count) step(s) caught up, \(report.skipped.count) reminder(s) skipped",
+        metadata: ["steps.caught_up": "\(report.caughtUp)", "steps.skipped": "\(report.skipped.keys.sorted())"])
+    }
     await drive(&report)
     return report
   }
@@ -248,8 +253,18 @@ public actor RoundCoordinator {
       return try ResultsPublication.decode(json: stored.results)
     }
     let inputs = try await link.assessmentInputs(reportYear: step.reportYear).map(AssessmentInput.init)
-    let scores = try await store.expertScores(step.reportYear).map {
-      ExpertScore(baseId: $0.baseId, expertId: $0.expertId, scoreMilli: $0.scoreMilli, comment: $0.comment)
+    // A score for a base the aggregator does not expect this year (a typo, a withdrawn base)
+    // would stop the assessment for good, since scores are closed now: it is left out, loudly.
+    let expected = Set(inputs.map(\.base.id))
+    var scores: [ExpertScore] = []
+    for score in try await store.expertScores(step.reportYear) {
+      guard expected.contains(score.baseId) else {
+        logger.warning(
+          "expert score left out: the base is not assessed this round",
+          metadata: ["round.year": "\(step.reportYear)", "base.id": "\(score.baseId)", "expert.id": "\(score.expertId)"])
+        continue
+      }
+      scores.append(ExpertScore(baseId: score.baseId, expertId: score.expertId, scoreMilli: score.scoreMilli, comment: score.comment))
     }
     let round = try await store.round(step.reportYear)
     let national = round?.schedule.nationalHighTechOutputTenThousandYuan.map { Amount($0, .cnyTenThousand) }

@@ -72,7 +72,12 @@ struct ManualTests {
       try await rig.engine.recordExpertScore(
         reportYear: 2025, score: ExpertScore(baseId: "HTB-110000-INF", expertId: "E02", scoreMilli: 100_001), actor: "operator:li")
     }
+    // A score for a base not assessed this round is left out rather than stopping the assessment.
+    try await rig.engine.recordExpertScore(
+      reportYear: 2025, score: ExpertScore(baseId: "HTB-999999-XXX", expertId: "E01", scoreMilli: 50_000), actor: "operator:li")
     for (_, due) in Fixture.steps().prefix(5) { await rig.run(at: due) }
+    #expect(try await rig.engine.round(2025)?.state == .assessed)
+    #expect(try await rig.store.pendingSteps().isEmpty)
     let results = try #require(try await rig.engine.results(2025))
     #expect(results.bases.first { $0.baseId == "HTB-110000-INF" }?.expertScores.map(\.scoreMilli) == [90_000])
     do {
