@@ -74,7 +74,7 @@ struct CoordinatorStatusWriter: Service {
       aggregatorEndpoint: configuration.aggregatorEndpoint, controlEndpoint: configuration.effectiveControlEndpoint,
       rounds: lines, lastError: lastError)
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     do {
       try encoder.encode(status).write(to: URL(fileURLWithPath: path), options: .atomic)
