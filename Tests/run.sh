@@ -47,4 +47,6 @@ else
   swift test --skip-build --skip BrowserTests
   log "testing the dashboard in headless Chromium"
   HITECH_BROWSER_TEST=1 swift test --skip-build --filter BrowserTests
+  log "testing the whole local federation as real processes (one round at two days per second)"
+  Tests/federation-check.sh "$(swift build --show-bin-path)/hitech"
 fi

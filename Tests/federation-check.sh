@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# End-to-end check of the whole local federation as real processes: deploy/federation.sh starts
+# the aggregator, the coordinator on an accelerated clock (two simulated days per second) and a
+# node per sample reporter; the 2025 round must run from opening to published results; then
+# every daemon must stop cleanly on SIGTERM. Run by Tests/run.sh after the Swift suites.
+#
+#   Tests/federation-check.sh HITECH_BIN
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export HITECH_BIN="$1"
+export HITECH_SPEED=172800
+export HITECH_PORT=$((20000 + RANDOM % 9000))
+state="$(mktemp -d /tmp/federation-check.XXXXXX)"
+rmdir "$state"
+fail() { echo "federation-check: FAILED: $*" >&2; tail -n 20 "$state"/logs/*.log >&2 || true; deploy/federation.sh stop "$state" >/dev/null 2>&1 || true; exit 1; }
+
+deploy/federation.sh start "$state" >/dev/null
+for _ in $(seq 1 480); do
+  [[ -f "$state/published/results-2025.json" ]] && break
+  sleep 0.5
+done
+[[ -f "$state/published/results-2025.json" ]] || fail "no published results within 240 s"
+sleep 3  # the published notices reach the nodes
+
+python3 - "$state" <<'PY' || fail "the results or the notices are not what the round should give"
+import json, os, sys
+state = sys.argv[1]
+results = json.load(open(f"{state}/published/results-2025.json"))
+bases = {b["baseId"]: b for b in results["bases"]}
+assert len(bases) == 12, f"12 expected bases, got {len(bases)}"
+assert bases["SAMPLE-510000-01"]["tier"] == "not_reported", bases["SAMPLE-510000-01"]
+assert bases["SAMPLE-660000-01"]["late"] is True, bases["SAMPLE-660000-01"]
+assert bases["SAMPLE-110000-01"]["tier"] != "not_reported" and bases["SAMPLE-110000-01"]["accessionNumber"]
+for name in ("results-2025.csv", "results-2025.html"):
+    assert os.path.exists(f"{state}/published/{name}"), name
+def notices(reporter):
+    return os.listdir(f"{state}/nodes/{reporter}/spool/notices")
+sichuan = notices("510000")
+for kind in ("opened", "reminder", "closed", "published"):
+    assert any(n.endswith(f"-{kind}-2025.json") for n in sichuan), (kind, sichuan)
+beijing = notices("110000")
+assert not any("-reminder-" in n for n in beijing), beijing
+assert any(n.endswith("-published-2025.json") for n in beijing), beijing
+for reporter in ("110000", "310000", "660000"):
+    sent = os.listdir(f"{state}/nodes/{reporter}/spool/sent")
+    assert any(n.endswith("-2025-r1.json") for n in sent), (reporter, sent)
+print("federation-check: results and notices as expected")
+PY
+
+# Arrival status: Sichuan is missing after the deadline, so `hitech status` exits 3.
+set +e
+HITECH_AGGREGATOR_DATABASE_PATH="$state/aggregator.sqlite" "$HITECH_BIN" status --year 2025 >/dev/null
+code=$?
+set -e
+[[ $code == 3 ]] || fail "hitech status exited $code, expected 3 (a base missing after the deadline)"
+
+stop_log="$(deploy/federation.sh stop "$state" 2>&1)"
+if grep -q SIGKILL <<<"$stop_log"; then fail "a daemon did not stop on SIGTERM: $stop_log"; fi
+grep -q "aggregator stopped" "$state/logs/aggregator.log" || fail "the aggregator did not log a clean stop"
+grep -q "coordinator stopped" "$state/logs/coordinator.log" || fail "the coordinator did not log a clean stop"
+rm -rf "$state"
+echo "federation-check: passed"

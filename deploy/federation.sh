@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Starts, inspects and stops a whole local federation on loopback with the sample data: the
+# aggregator (with its dashboard), the coordinator (on an accelerated clock), and one province
+# node per sample reporter, each a separate `hitech` process with its own configuration, keys,
+# log and pid file in the state folder.
+#
+#   deploy/federation.sh start  [STATE_DIR]   make keys, registry, configs; start every daemon
+#   deploy/federation.sh status [STATE_DIR]   which daemons run; the round's arrival table
+#   deploy/federation.sh stop   [STATE_DIR]   SIGTERM every daemon (nodes, coordinator,
+#                                             aggregator) and wait for each to exit
+#
+# STATE_DIR defaults to .hitech-local (git-ignored); `start` empties it first only if this
+# script made it. Environment:
+#   HITECH_BIN     the hitech executable to use (default: build it in release mode)
+#   HITECH_SPEED   simulated seconds per real second for the coordinator's clock
+#                  (default 86400: one day of the calendar per second; the 2025 round then runs
+#                  from opening to published results in about 40 s)
+#   HITECH_PORT    the aggregator's port (default 7400); the dashboard is on HITECH_PORT+80
+#
+# The clerks are simulated: when a node hears that the 2025 round opened, its reporter's
+# spreadsheet (deploy/sample/reports/2025-<code>.csv) is turned into report files in its
+# outbox with `hitech report from-csv`. Sichuan (510000) never reports (reminders name it, the
+# results list it as not reported); the XPCC (660000) reports only after the round closed (its
+# report is accepted and marked late).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+command="${1:-}"
+state="${2:-.hitech-local}"
+port="${HITECH_PORT:-7400}"
+endpoint="tcp://127.0.0.1:$port"
+dashboard="127.0.0.1:$((port + 80))"
+speed="${HITECH_SPEED:-86400}"
+reporters=(110000 310000 330200 370200 420100 440000 440300 510000 660000)
+
+log() { echo "federation: $*"; }
+
+find_hitech() {
+  if [[ -n "${HITECH_BIN:-}" ]]; then
+    hitech="$HITECH_BIN"
+  else
+    if ! dpkg-query -W -f='${Status}' libzmq3-dev 2>/dev/null | grep -q "ok installed"; then
+      if [[ "$(id -u)" == 0 ]]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libzmq3-dev >/dev/null
+      else
+        echo "federation.sh: libzmq3-dev is missing: sudo apt-get install -y libzmq3-dev" >&2
+        exit 1
+      fi
+    fi
+    log "building hitech (release)"
+    swift build -c release --product hitech >&2
+    hitech="$(swift build -c release --show-bin-path)/hitech"
+  fi
+}
+
+# start_daemon NAME ARGS...: runs `hitech ARGS...` in the background, logs to logs/NAME.log.
+start_daemon() {
+  local name="$1"; shift
+  "$hitech" "$@" </dev/null >>"$state/logs/$name.log" 2>&1 &
+  echo $! >"$state/pids/$name.pid"
+}
+
+# Shanghai wall-clock time (UTC+8) of a moment given as seconds since the epoch.
+shanghai() { TZ=Asia/Shanghai date -d "@$1" +%Y-%m-%dT%H:%M; }
+
+# The simulated clock: the coordinator's day N of the demo calendar, as a Shanghai time.
+day() { shanghai $((epoch + $1 * 86400)); }
+
+clerks() {  # runs in the background: the clerks act on the notices their nodes received
+  local done_list=" "
+  while :; do
+    for reporter in "${reporters[@]}"; do
+      [[ "$done_list" == *" $reporter "* ]] && continue
+      local notices="$state/nodes/$reporter/spool/notices"
+      local trigger="-opened-2025.json"
+      [[ "$reporter" == 660000 ]] && trigger="-closed-2025.json"
+      if [[ "$reporter" == 510000 ]]; then done_list+="$reporter "; continue; fi
+      if ls "$notices" 2>/dev/null | grep -q -- "$trigger"; then
+        "$hitech" report from-csv "deploy/sample/reports/2025-$reporter.csv" \
+          --output "$state/nodes/$reporter/spool/outbox" >>"$state/logs/clerks.log" 2>&1 || true
+        echo "$(date -Is) clerk of $reporter dropped the 2025 report files" >>"$state/logs/clerks.log"
+        done_list+="$reporter "
+      fi
+    done
+    [[ $(wc -w <<<"$done_list") -ge ${#reporters[@]} ]] && break
+    sleep 0.5
+  done
+}
+
+start() {
+  find_hitech
+  if [[ -e "$state" && ! -f "$state/.made-by-federation" && ! -f "$state/.made-by-run-local" ]]; then
+    echo "federation.sh: $state exists and was not made by this script; name another folder" >&2
+    exit 1
+  fi
+  if [[ -d "$state/pids" ]] && compgen -G "$state/pids/*.pid" >/dev/null; then
+    stop
+  fi
+  rm -rf "$state"
+  mkdir -p "$state/keys" "$state/logs" "$state/pids" "$state/published"
+  touch "$state/.made-by-federation"
+  state="$(cd "$state" && pwd)"
+
+  log "keys for the aggregator, the coordinator, an operator and ${#reporters[@]} nodes"
+  for name in aggregator coordinator operator "${reporters[@]}"; do
+    "$hitech" keys generate --name "$name" --directory "$state/keys" >/dev/null
+  done
+
+  export HITECH_AGGREGATOR_DATABASE_PATH="$state/aggregator.sqlite"
+  log "registry: the 47 reporters, the sample bases, every key"
+  "$hitech" registry import deploy/sample/registry.json >/dev/null
+  for reporter in "${reporters[@]}"; do
+    "$hitech" registry register-key --reporter "$reporter" --public-key "$state/keys/$reporter.pub" \
+      --comment "local federation" >/dev/null
+  done
+  "$hitech" registry register-key --role coordinator --name central \
+    --public-key "$state/keys/coordinator.pub" --comment "local federation" >/dev/null
+  "$hitech" registry register-key --role operator --name demo \
+    --public-key "$state/keys/operator.pub" --comment "local federation" >/dev/null
+  unset HITECH_AGGREGATOR_DATABASE_PATH
+
+  cat >"$state/aggregator.json" <<JSON
+{ "aggregator": {
+    "endpoint": "$endpoint",
+    "secretKeyPath": "$state/keys/aggregator.key",
+    "databasePath": "$state/aggregator.sqlite",
+    "statusPath": "$state/aggregator.status.json",
+    "dashboard": { "listen": "$dashboard" }
+} }
+JSON
+  log "aggregator on $endpoint, dashboard on http://$dashboard/"
+  start_daemon aggregator aggregator run --config "$state/aggregator.json"
+  "$hitech" ping --wait-for-ready --timeout 60 --count 0 --endpoint "$endpoint" \
+    --server-key "$state/keys/aggregator.pub" --secret-key "$state/keys/110000.key" >/dev/null
+
+  for reporter in "${reporters[@]}"; do
+    mkdir -p "$state/nodes/$reporter"
+    cat >"$state/nodes/$reporter/node.json" <<JSON
+{ "node": {
+    "reporterCode": "$reporter",
+    "aggregatorEndpoint": "$endpoint",
+    "aggregatorPublicKeyPath": "$state/keys/aggregator.pub",
+    "secretKeyPath": "$state/keys/$reporter.key",
+    "spoolDirectory": "$state/nodes/$reporter/spool",
+    "statusPath": "$state/nodes/$reporter/node.status.json",
+    "initialBackoffMilliseconds": 200,
+    "maxBackoffMilliseconds": 5000
+} }
+JSON
+    start_daemon "node-$reporter" node run --config "$state/nodes/$reporter/node.json"
+  done
+  log "${#reporters[@]} province nodes started"
+
+  # The demo calendar: day 0 is now; at HITECH_SPEED one simulated day passes per
+  # 86400/HITECH_SPEED real seconds.
+  epoch=$(( $(date +%s) / 60 * 60 ))
+  cat >"$state/coordinator.json" <<JSON
+{ "coordinator": {
+    "storePath": "$state/coordinator.sqlite",
+    "statusPath": "$state/coordinator.status.json",
+    "controlEndpoint": "ipc://$state/coordinator.control",
+    "aggregatorEndpoint": "$endpoint",
+    "aggregatorPublicKeyPath": "$state/keys/aggregator.pub",
+    "secretKeyPath": "$state/keys/coordinator.key",
+    "publishDirectory": "$state/published",
+    "catchUpWindow": "7d",
+    "initialBackoffMilliseconds": 200,
+    "maxBackoffMilliseconds": 5000,
+    "clock": { "speed": $speed, "epoch": "$(day 0)" },
+    "rounds": {
+      "years": [2025],
+      "2025": {
+        "opensAt": "$(day 2)",
+        "reminders": ["14d", "3d"],
+        "deadline": "$(day 30)",
+        "latePolicy": "acceptMarkLate",
+        "assessmentAt": "$(day 33)",
+        "publishAt": "$(day 35)"
+      }
+    }
+} }
+JSON
+  log "coordinator: round 2025 opens $(day 2), deadline $(day 30), results $(day 35) (Asia/Shanghai, simulated)"
+  start_daemon coordinator coordinator run --config "$state/coordinator.json"
+
+  clerks </dev/null >>"$state/logs/clerks.log" 2>&1 &
+  echo $! >"$state/pids/clerks.pid"
+
+  cat <<TEXT
+federation: running. State, logs and pid files in $state
+  dashboard   http://$dashboard/   (arrival board, chart, rejections, metrics at /metrics)
+  arrivals    HITECH_AGGREGATOR_DATABASE_PATH=$state/aggregator.sqlite $hitech status --year 2025
+  a node      $hitech node status --config $state/nodes/110000/node.json
+  results     $state/published/   (JSON, CSV, index.html once the round is published)
+  stop        deploy/federation.sh stop $state
+TEXT
+}
+
+status() {
+  [[ -d "$state/pids" ]] || { echo "federation.sh: no federation in $state" >&2; exit 1; }
+  for pidfile in "$state"/pids/*.pid; do
+    local name pid
+    name="$(basename "$pidfile" .pid)"
+    pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then echo "running  $name (pid $pid)"; else echo "stopped  $name"; fi
+  done
+}
+
+stop() {
+  [[ -d "$state/pids" ]] || return 0
+  local order=(clerks)
+  for pidfile in "$state"/pids/node-*.pid; do [[ -e "$pidfile" ]] && order+=("$(basename "$pidfile" .pid)"); done
+  order+=(coordinator aggregator)
+  for name in "${order[@]}"; do
+    local pidfile="$state/pids/$name.pid"
+    [[ -f "$pidfile" ]] || continue
+    local pid
+    pid="$(cat "$pidfile")"
+    if kill -TERM "$pid" 2>/dev/null; then
+      for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      if kill -0 "$pid" 2>/dev/null; then
+        echo "federation: $name did not stop within 20 s; sending SIGKILL" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+    fi
+    rm -f "$pidfile"
+  done
+  log "stopped"
+}
+
+case "$command" in
+  start) start ;;
+  status) status ;;
+  stop) stop ;;
+  *) sed -n '2,25p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+esac
