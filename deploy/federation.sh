@@ -15,7 +15,7 @@
 #   HITECH_SPEED   simulated seconds per real second for the coordinator's clock
 #                  (default 86400: one day of the calendar per second; the 2025 round then runs
 #                  from opening to published results in about 40 s)
-#   HITECH_PORT    the aggregator's port (default 7400); the dashboard is on HITECH_PORT+80
+#   HITECH_PORT    the aggregator's port (default 7400); the dashboard is on HITECH_PORT+1080 (8480)
 #
 # The clerks are simulated: when a node hears that the 2025 round opened, its reporter's
 # spreadsheet (deploy/sample/reports/2025-<code>.csv) is turned into report files in its
@@ -29,7 +29,7 @@ command="${1:-}"
 state="${2:-.hitech-local}"
 port="${HITECH_PORT:-7400}"
 endpoint="tcp://127.0.0.1:$port"
-dashboard="127.0.0.1:$((port + 80))"
+dashboard="127.0.0.1:$((port + 1080))"
 speed="${HITECH_SPEED:-86400}"
 reporters=(110000 310000 330200 370200 420100 440000 440300 510000 660000)
 

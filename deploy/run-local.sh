@@ -41,7 +41,7 @@ deploy/federation.sh start "$state"
 state="$(cd "$state" && pwd)"
 trap stop EXIT INT TERM
 
-echo "== waiting for the 2025 round to run its course (dashboard: http://127.0.0.1:$((port + 80))/)"
+echo "== waiting for the 2025 round to run its course (dashboard: http://127.0.0.1:$((port + 1080))/)"
 for _ in $(seq 1 600); do
   [[ -f "$state/published/results-2025.json" ]] && break
   sleep 0.5
