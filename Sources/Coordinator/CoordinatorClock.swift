@@ -97,7 +97,8 @@ public final class ManualCoordinatorClock: CoordinatorClock {
         await withTaskCancellationHandler {
           await withCheckedContinuation { continuation in
             let resumeNow = self.state.withLock { state -> Bool in
-              if Task.isCancelled { return true }
+              // The clock may have moved between the check above and this registration.
+              if Task.isCancelled || state.now >= deadline { return true }
               state.sleepers[id] = continuation
               return false
             }
