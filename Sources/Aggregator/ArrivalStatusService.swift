@@ -87,14 +87,6 @@ public struct ArrivalStatusService: Ndrc_Hitech_V1_ArrivalStatus.SimpleServicePr
   ) async throws {
     throw RPCError(code: .unimplemented, message: "WatchArrivals is not served; poll GetRoundStatus")
   }
-
-  private func storeCall<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-      return try await body()
-    } catch let error as StoreError {
-      throw RPCError(code: error.isRetryable ? .unavailable : .internalError, message: error.message)
-    }
-  }
 }
 
 extension Ndrc_Hitech_V1_ReporterArrival {

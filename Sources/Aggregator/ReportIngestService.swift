@@ -279,14 +279,6 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     }
     return code
   }
-
-  private func storeCall<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-      return try await body()
-    } catch let error as StoreError {
-      throw RPCError(code: error.isRetryable ? .unavailable : .internalError, message: error.message)
-    }
-  }
 }
 
 extension ValidationContext.RoundAcceptance {

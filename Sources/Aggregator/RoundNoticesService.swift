@@ -89,12 +89,4 @@ public struct RoundNoticesService: Ndrc_Hitech_V1_RoundNotices.SimpleServiceProt
       await bell.wait(upTo: min(pollInterval, end - clock.now))
     }
   }
-
-  private func storeCall<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-      return try await body()
-    } catch let error as StoreError {
-      throw RPCError(code: error.isRetryable ? .unavailable : .internalError, message: error.message)
-    }
-  }
 }

@@ -212,12 +212,4 @@ public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol
     }
     return caller
   }
-
-  private func storeCall<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-      return try await body()
-    } catch let error as StoreError {
-      throw RPCError(code: error.isRetryable ? .unavailable : .internalError, message: error.message)
-    }
-  }
 }

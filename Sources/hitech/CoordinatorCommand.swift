@@ -169,7 +169,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
           return try await Ndrc_Hitech_V1_RoundControl.Client(wrapping: client).updateRoundState(
             request, metadata: metadata, options: options)
         }
-        print("round \(round.reportYear) is now \(Ndrc_Hitech_V1_RoundState.name(round.state))")
+        print("round \(round.reportYear) is now \(RoundState(round.state)?.rawValue ?? "unspecified")")
       } catch let error as RPCError {
         print("hitech coordinator: \(error.code): \(error.message)")
         if error.code == .unavailable {
@@ -253,29 +253,6 @@ struct CoordinatorCommand: AsyncParsableCommand {
       let date = publishedAt ?? ShanghaiTime.formatDate(published ?? stored.assessedAt)
       let written = try ResultsPublication.write(ResultsPublication.render(results, publishedAt: date), to: output)
       print("wrote \(written.isEmpty ? "nothing (the files were already identical)" : written.joined(separator: ", ")) in \(output)")
-    }
-  }
-}
-
-extension Ndrc_Hitech_V1_RoundState {
-  init(_ state: RoundState) {
-    switch state {
-    case .planned: self = .planned
-    case .open: self = .open
-    case .closed: self = .closed
-    case .assessed: self = .assessed
-    case .published: self = .published
-    }
-  }
-
-  static func name(_ state: Ndrc_Hitech_V1_RoundState) -> String {
-    switch state {
-    case .planned: "planned"
-    case .open: "open"
-    case .closed: "closed"
-    case .assessed: "assessed"
-    case .published: "published"
-    default: "unspecified"
     }
   }
 }

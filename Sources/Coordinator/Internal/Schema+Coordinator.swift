@@ -2,13 +2,14 @@ import Assessment
 import DaemonSupport
 import Foundation
 import HiTechDomain
-import HiTechSchema
+public import HiTechSchema
 import SwiftProtobuf
 
 // Mapping between the coordinator's records, the assessment and the wire messages.
 
 extension Ndrc_Hitech_V1_RoundState {
-  init(_ state: RoundState) {
+  /// The wire state of a coordinator round state.
+  public init(_ state: RoundState) {
     switch state {
     case .planned: self = .planned
     case .open: self = .open
@@ -20,7 +21,8 @@ extension Ndrc_Hitech_V1_RoundState {
 }
 
 extension RoundState {
-  init?(_ state: Ndrc_Hitech_V1_RoundState) {
+  /// The state of a wire state; `nil` for UNSPECIFIED.
+  public init?(_ state: Ndrc_Hitech_V1_RoundState) {
     switch state {
     case .planned: self = .planned
     case .open: self = .open
