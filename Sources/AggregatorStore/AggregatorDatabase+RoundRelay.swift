@@ -146,17 +146,15 @@ extension AggregatorDatabase {
           firstSequence: row["first_sequence"],
           lastSequence: row["last_sequence"])
       }
-      if let current = try String.fetchOne(
-        db, sql: "SELECT state FROM rounds WHERE report_year = ?", arguments: [round.reportYear]),
-        let currentState = RoundRecord.State(rawValue: current),
+      let previous = try String.fetchOne(
+        db, sql: "SELECT state FROM rounds WHERE report_year = ?", arguments: [round.reportYear])
+      if let previous, let currentState = RoundRecord.State(rawValue: previous),
         Self.order(currentState) > Self.order(round.state)
       {
         throw StoreError(
           code: .failedPrecondition,
           message: "state: the round of \(round.reportYear) is \(currentState.rawValue) and cannot move back to \(round.state.rawValue)")
       }
-      let previous = try String.fetchOne(
-        db, sql: "SELECT state FROM rounds WHERE report_year = ?", arguments: [round.reportYear])
       try db.execute(
         sql: """
           INSERT INTO rounds (report_year, state, late_policy, opens_at, deadline, updated_at, detail)
