@@ -13,11 +13,19 @@ extension ZeroMQTransport {
   ///
   /// Graceful shutdown (``beginGracefulShutdown()``, called by `GRPCServer`): new RPCs are
   /// refused with `unavailable`, RPCs in flight are told through their cancellation handle and
-  /// run to completion, their responses are delivered, then ``listen(streamHandler:)`` returns.
+  /// may run to completion within ``Configuration/shutdownGracePeriod``; RPCs still running
+  /// then are cancelled (their requests end with `unavailable`, their tasks are cancelled).
+  /// Their responses are delivered, then ``listen(streamHandler:)`` returns.
+  ///
+  /// Nothing a client sends can make the server hold unbounded state: streams per connection
+  /// and in total, buffered request bytes, idle streams and the rate of new calls per
+  /// connection are limited (see ``Configuration``), and a connection that is gone frees all
+  /// its streams.
   public final class Server: ServerTransport {
     public typealias Bytes = [UInt8]
 
-    /// Tunables of the server socket.
+    /// Tunables of the server socket, and the limits that keep a misbehaving client from
+    /// exhausting the server. `proto-schemas/WIRE.md` §5 lists what a client gets at each limit.
     public struct Configuration: Sendable {
       /// Largest request message accepted; a larger one ends its RPC with `resourceExhausted`.
       public var maxRequestMessageBytes: Int
@@ -31,6 +39,28 @@ extension ZeroMQTransport {
       /// How long the socket stays open after the last RPC has ended at shutdown, so that
       /// clients read the last replies before they see the connection close.
       public var shutdownQuietPeriod: Duration
+      /// How long RPCs in flight may run on after graceful shutdown begins; then they are
+      /// cancelled, so that shutdown always ends.
+      public var shutdownGracePeriod: Duration
+      /// Streams one client connection may have open; an OPEN beyond it gets `resourceExhausted`.
+      public var maxStreamsPerConnection: Int
+      /// Streams open on the server in total; an OPEN beyond it gets `resourceExhausted`.
+      public var maxStreams: Int
+      /// Request bytes received but not yet read by handlers, over all streams (each message
+      /// counts 64 bytes more than its size); a message beyond it ends its RPC with
+      /// `resourceExhausted`.
+      public var maxBufferedRequestBytes: Int
+      /// How long a handler may wait for a client's next request message (or its half-close)
+      /// before the RPC is cancelled and freed. A stream whose client has half-closed is never idle.
+      public var streamIdleTimeout: Duration
+      /// New RPCs per second one connection may open on average (a token bucket), and how many
+      /// at once; an OPEN beyond it gets `resourceExhausted`. Error replies to a connection
+      /// are limited at the same rate; beyond that they are dropped.
+      public var openRate: Double
+      public var openBurst: Int
+      /// How often a connection with open streams is probed (a `CREDIT 0` on one of them); a
+      /// connection libzmq no longer knows is gone and its streams are cancelled and freed.
+      public var livenessProbeInterval: Duration
       public var logger: Logger
 
       public init(
@@ -40,6 +70,14 @@ extension ZeroMQTransport {
         heartbeatTimeout: Duration = .seconds(3),
         shutdownLinger: Duration = .seconds(1),
         shutdownQuietPeriod: Duration = .milliseconds(250),
+        shutdownGracePeriod: Duration = .seconds(10),
+        maxStreamsPerConnection: Int = 1024,
+        maxStreams: Int = 8192,
+        maxBufferedRequestBytes: Int = 128 * 1024 * 1024,
+        streamIdleTimeout: Duration = .seconds(30),
+        openRate: Double = 500,
+        openBurst: Int = 1000,
+        livenessProbeInterval: Duration = .seconds(2),
         logger: Logger = Logger(label: "zeromq.transport.server", factory: { _ in SwiftLogNoOpLogHandler() })
       ) {
         self.maxRequestMessageBytes = maxRequestMessageBytes
@@ -48,8 +86,28 @@ extension ZeroMQTransport {
         self.heartbeatTimeout = heartbeatTimeout
         self.shutdownLinger = shutdownLinger
         self.shutdownQuietPeriod = shutdownQuietPeriod
+        self.shutdownGracePeriod = shutdownGracePeriod
+        self.maxStreamsPerConnection = maxStreamsPerConnection
+        self.maxStreams = maxStreams
+        self.maxBufferedRequestBytes = maxBufferedRequestBytes
+        self.streamIdleTimeout = streamIdleTimeout
+        self.openRate = openRate
+        self.openBurst = openBurst
+        self.livenessProbeInterval = livenessProbeInterval
         self.logger = logger
       }
+    }
+
+    /// What the server holds now, for tests and monitoring.
+    package struct Statistics: Sendable, Equatable {
+      /// Streams the socket thread tracks (open, not yet ended by a STATUS).
+      package var openStreams: Int
+      /// Streams whose state still exists anywhere (a handler may still be running).
+      package var liveStreams: Int
+      /// Client connections the socket thread keeps state for.
+      package var peers: Int
+      /// Request bytes buffered for handlers (with the 64-byte per-message charge).
+      package var bufferedRequestBytes: Int
     }
 
     private enum Phase {
@@ -69,6 +127,13 @@ extension ZeroMQTransport {
     private let security: Security
     private let configuration: Configuration
     private let state = Mutex(State())
+    private let counters = ServerCounters()
+
+    /// What the server holds now.
+    package var statistics: Statistics { counters.snapshot }
+
+    /// Streams whose state still exists (0 once every RPC has ended and been freed).
+    package var activeStreamCount: Int { counters.snapshot.liveStreams }
 
     public init(endpoint: String, security: Security = .plaintext, configuration: Configuration = Configuration()) {
       self.endpoint = endpoint
@@ -102,7 +167,8 @@ extension ZeroMQTransport {
       let connection: ServerConnection
       do {
         connection = try await ServerConnection.start(
-          endpoint: endpoint, security: security, configuration: configuration, newStreams: startsContinuation
+          endpoint: endpoint, security: security, configuration: configuration, counters: counters,
+          newStreams: startsContinuation
         )
       } catch {
         let waiters = state.withLock { state in
@@ -122,9 +188,13 @@ extension ZeroMQTransport {
       if shutdownRequested { connection.commands.enqueue(.beginShutdown) }
 
       let localPeer = "zmq:\(connection.boundEndpoint)"
+      let counters = self.counters
+      let gracePeriod = configuration.shutdownGracePeriod
       await withDiscardingTaskGroup { group in
         for await start in starts {
+          counters.handlers.add(1, ordering: .relaxed)
           group.addTask {
+            defer { counters.handlers.subtract(1, ordering: .relaxed) }
             await withServerContextRPCCancellationHandle { handle in
               start.stream.attach(handle)
               var context = ServerContext(
@@ -135,15 +205,26 @@ extension ZeroMQTransport {
               )
               context.transportSpecific = start.peer
               // A cancelled RPC (deadline passed, client gone, shutdown) never waits for credit
-              // from a client that may never send it.
-              let credit = start.stream.credit
+              // from a client that may never send it, nor (unless the server is only asking it
+              // to wind down) for requests that may never come.
+              let stream = start.stream
               await withRPCCancellationHandler {
                 await streamHandler(start.rpcStream, context)
               } onCancelRPC: {
-                credit.cancelWaits(RPCError(code: .cancelled, message: "The RPC was cancelled."))
+                stream.rpcCancelled()
               }
             }
           }
+        }
+        // No new RPCs (graceful shutdown began, or the socket thread ended): RPCs in flight
+        // have the grace period, then they are cancelled so that shutdown always ends.
+        let graceEnds = ContinuousClock.now.advanced(by: gracePeriod)
+        while counters.handlers.load(ordering: .relaxed) > 0, ContinuousClock.now < graceEnds {
+          try? await Task.sleep(for: .milliseconds(20))
+        }
+        if counters.handlers.load(ordering: .relaxed) > 0 {
+          connection.commands.enqueue(.cancelAll)
+          group.cancelAll()
         }
       }
       // Every handler has returned and written its status: deliver what is queued, then close.
@@ -177,17 +258,96 @@ struct StreamKey: Hashable, Sendable {
   let streamID: UInt64
 }
 
+/// Counters shared by the socket thread, the streams and the transport.
+final class ServerCounters: Sendable {
+  /// Request bytes yielded to handlers and not yet read, over all streams.
+  let bufferedBytes = Atomic<Int>(0)
+  /// `ServerStream` objects alive.
+  let liveStreams = Atomic<Int>(0)
+  /// Set by the socket thread once per loop iteration.
+  let openStreams = Atomic<Int>(0)
+  let peers = Atomic<Int>(0)
+  /// Handler tasks running.
+  let handlers = Atomic<Int>(0)
+
+  @available(gRPCSwift 2.0, *)
+  var snapshot: ZeroMQTransport.Server.Statistics {
+    .init(
+      openStreams: openStreams.load(ordering: .relaxed),
+      liveStreams: liveStreams.load(ordering: .relaxed),
+      peers: peers.load(ordering: .relaxed),
+      bufferedRequestBytes: bufferedBytes.load(ordering: .relaxed)
+    )
+  }
+}
+
 /// What the socket thread and the handler's task share about one server stream.
 @available(gRPCSwift 2.0, *)
 final class ServerStream: Sendable {
+  /// Why the transport cancelled the RPC.
+  enum CancelReason: Sendable {
+    /// Graceful shutdown began: the handler is asked to wind down, its requests still flow.
+    case shutdown
+    /// The stream is over for the transport (client cancel or gone, limit, shutdown's end):
+    /// the socket thread has ended its requests itself.
+    case ended
+  }
+
+  /// Bytes each buffered request message is charged beyond its size.
+  static let messageOverhead = 64
+
   let key: StreamKey
   let inbound: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.Continuation
   let credit = CreditGate(initialCredit: ZeroMQTransport.initialWindow)
-  private let cancellation = Mutex<(handle: ServerContext.RPCCancellationHandle?, cancelled: Bool)>((nil, false))
+  /// When the client's `grpc-timeout` passes, if it sent one.
+  let deadline: ContinuousClock.Instant?
+  let counters: ServerCounters
+  /// Request bytes yielded to the handler and not yet read.
+  let bufferedBytes = Atomic<Int>(0)
+  /// The handler is waiting for the client's next request part.
+  let waitingForRequest = Atomic<Bool>(false)
+  /// The client half-closed without sending a single message.
+  let endedWithoutMessages = Atomic<Bool>(false)
+  private let cancellation = Mutex<(handle: ServerContext.RPCCancellationHandle?, reason: CancelReason?)>((nil, nil))
 
-  init(key: StreamKey, inbound: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.Continuation) {
+  init(
+    key: StreamKey,
+    inbound: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.Continuation,
+    deadline: ContinuousClock.Instant?,
+    counters: ServerCounters
+  ) {
     self.key = key
     self.inbound = inbound
+    self.deadline = deadline
+    self.counters = counters
+    counters.liveStreams.add(1, ordering: .relaxed)
+  }
+
+  deinit {
+    let buffered = bufferedBytes.load(ordering: .relaxed)
+    if buffered != 0 { counters.bufferedBytes.subtract(buffered, ordering: .relaxed) }
+    counters.liveStreams.subtract(1, ordering: .relaxed)
+  }
+
+  /// Yields a request message to the handler (socket thread). False if the handler no longer
+  /// reads requests.
+  func yield(message bytes: [UInt8]) -> Bool {
+    let charge = bytes.count + Self.messageOverhead
+    bufferedBytes.add(charge, ordering: .relaxed)
+    counters.bufferedBytes.add(charge, ordering: .relaxed)
+    if case .terminated = inbound.yield(.message(bytes)) {
+      bufferedBytes.subtract(charge, ordering: .relaxed)
+      counters.bufferedBytes.subtract(charge, ordering: .relaxed)
+      return false
+    }
+    return true
+  }
+
+  /// The handler read a request message of `count` bytes.
+  func consumed(_ count: Int) {
+    let charge = count + Self.messageOverhead
+    bufferedBytes.subtract(charge, ordering: .relaxed)
+    counters.bufferedBytes.subtract(charge, ordering: .relaxed)
   }
 
   /// Connects the handler's cancellation handle; cancels it at once if the RPC was already
@@ -195,18 +355,80 @@ final class ServerStream: Sendable {
   func attach(_ handle: ServerContext.RPCCancellationHandle) {
     let cancelled = cancellation.withLock { state in
       state.handle = handle
-      return state.cancelled
+      return state.reason != nil
     }
     if cancelled { handle.cancel() }
   }
 
   /// Tells the handler its RPC is cancelled (client cancel, lost peer, server shutdown).
-  func cancel() {
+  func cancel(_ reason: CancelReason = .ended) {
     let handle = cancellation.withLock { state in
-      state.cancelled = true
+      if state.reason != .ended { state.reason = reason }
       return state.handle
     }
     handle?.cancel()
+  }
+
+  /// The RPC's cancellation handle fired (called once, on whichever thread cancelled it).
+  func rpcCancelled() {
+    let reason = cancellation.withLock { $0.reason }
+    let error: RPCError
+    if let deadline, ContinuousClock.now >= deadline {
+      error = RPCError(code: .deadlineExceeded, message: "The RPC's deadline passed.")
+    } else {
+      error = RPCError(code: .cancelled, message: "The RPC was cancelled.")
+    }
+    credit.cancelWaits(error)
+    switch reason {
+    case .shutdown:
+      // Asked to wind down: the client may still be sending what the handler needs.
+      break
+    case .ended:
+      break  // the socket thread ended the requests already
+    case nil:
+      // GRPCCore cancelled it (the deadline passed): a handler waiting for requests must not
+      // wait on for ones that may never come.
+      inbound.finish(throwing: error)
+    }
+  }
+}
+
+/// The request side of a server stream: hands request parts to the handler, keeps the
+/// buffered-bytes count, tells the socket thread when the handler waits for input, and grants
+/// the client credit as the handler reads messages.
+@available(gRPCSwift 2.0, *)
+struct ServerInbound: AsyncSequence, Sendable {
+  typealias Element = RPCRequestPart<[UInt8]>
+  typealias Failure = any Error
+
+  let base: AsyncThrowingStream<Element, any Error>
+  let stream: ServerStream
+  let commands: CommandQueue<ServerConnection.Command>
+
+  struct AsyncIterator: AsyncIteratorProtocol {
+    var base: AsyncThrowingStream<Element, any Error>.AsyncIterator
+    let stream: ServerStream
+    let commands: CommandQueue<ServerConnection.Command>
+    var consumed = 0
+
+    mutating func next() async throws -> Element? {
+      stream.waitingForRequest.store(true, ordering: .relaxed)
+      defer { stream.waitingForRequest.store(false, ordering: .relaxed) }
+      guard let part = try await base.next() else { return nil }
+      if case .message(let bytes) = part {
+        stream.consumed(bytes.count)
+        consumed += 1
+        if consumed >= ZeroMQTransport.initialWindow / 2 {
+          commands.enqueue(.send(stream.key, .credit(UInt32(consumed))))
+          consumed = 0
+        }
+      }
+      return part
+    }
+  }
+
+  func makeAsyncIterator() -> AsyncIterator {
+    AsyncIterator(base: base.makeAsyncIterator(), stream: stream, commands: commands)
   }
 }
 
@@ -232,7 +454,14 @@ struct ServerOutboundWriter: ClosableRPCWriterProtocol {
       }
       try await stream.credit.acquire()
       commands.enqueue(.send(stream.key, .message(bytes)))
-    case .status(let status, let metadata):
+    case .status(var status, let metadata):
+      // GRPCCore answers a unary (or server-streaming) call whose client sent no request
+      // message with INTERNAL "Empty stream."; it is the client's mistake, not the server's.
+      if status.code == .internalError, status.message == "Empty stream.",
+        stream.endedWithoutMessages.load(ordering: .relaxed)
+      {
+        status = Status(code: .invalidArgument, message: "The call carried no request message.")
+      }
       commands.enqueue(.send(stream.key, .status(status, metadata)))
     }
   }

@@ -18,6 +18,7 @@ struct BytesCodec: MessageSerializer, MessageDeserializer {
 /// - `Expand` (server streaming): the request is a count N; answers N messages "0"..."N-1".
 /// - `Collect` (client streaming): answers "<messages> <bytes>".
 /// - `Update` (bidirectional): echoes every message.
+/// - `Single` (unary, as generated code reads it: `ServerRequest(stream:)`): echoes the request.
 struct EchoService: RegistrableRPCService {
   /// Counts `Get` handlers that have started, for tests that need RPCs to be in flight.
   var started = Counter()
@@ -28,6 +29,7 @@ struct EchoService: RegistrableRPCService {
   static let expand = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Expand")
   static let collect = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Collect")
   static let update = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Update")
+  static let single = MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Single")
 
   func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
     let started = self.started
@@ -75,6 +77,11 @@ struct EchoService: RegistrableRPCService {
         try await writer.write(reply)
         return [:]
       }
+    }
+    router.registerHandler(forMethod: Self.single, deserializer: BytesCodec(), serializer: BytesCodec()) {
+      request, _ in
+      let single = try await ServerRequest(stream: request)
+      return StreamingServerResponse(single: ServerResponse(message: single.message))
     }
     router.registerHandler(forMethod: Self.update, deserializer: BytesCodec(), serializer: BytesCodec()) {
       request, _ in

@@ -1,5 +1,9 @@
+import DequeModule
 import GRPCCore
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import ZeroMQ
 
@@ -14,6 +18,8 @@ final class ServerConnection: Sendable {
     case finished(StreamKey)
     /// Refuse new streams, tell handlers in flight, stop announcing new streams.
     case beginShutdown
+    /// The shutdown grace period is over: end every stream still open with `unavailable`.
+    case cancelAll
     /// Deliver what is queued, close the socket and end the thread.
     case stop(CheckedContinuation<Void, Never>)
   }
@@ -32,6 +38,7 @@ final class ServerConnection: Sendable {
     endpoint: String,
     security: ZeroMQTransport.Security,
     configuration: ZeroMQTransport.Server.Configuration,
+    counters: ServerCounters,
     newStreams: AsyncStream<ServerStreamStart>.Continuation
   ) async throws -> ServerConnection {
     do {
@@ -40,7 +47,7 @@ final class ServerConnection: Sendable {
         makeLoop: { commands in
           try ServerSocketLoop(
             endpoint: endpoint, security: security, configuration: configuration,
-            commands: commands, newStreams: newStreams
+            counters: counters, commands: commands, newStreams: newStreams
           )
         },
         started: { $0.boundEndpoint }
@@ -58,35 +65,79 @@ final class ServerConnection: Sendable {
 }
 
 /// Everything that lives on the server's socket thread.
+///
+/// All state a client can make the server hold is bounded here: streams per connection and
+/// in total, buffered request bytes (through `ServerCounters`), idle streams, new streams per
+/// second per connection, error replies per second per connection, responses queued for a
+/// connection that does not read them. A connection that is gone (a send fails with
+/// `EHOSTUNREACH`, or the periodic `CREDIT 0` probe on one of its streams does) frees all its
+/// streams, and its per-connection state goes with them.
 @available(gRPCSwift 2.0, *)
 private final class ServerSocketLoop: SocketLoop {
   private struct Record {
     let stream: ServerStream
     var inboundFinished = false
+    /// MESSAGE frames received.
+    var messages = 0
+    /// MESSAGE frames the client may still send (its credit, as this side granted it).
+    var allowance = ZeroMQTransport.initialWindow
+    /// For the idle check: `messages` at the last sweep, and since when the handler has
+    /// been seen waiting with nothing arriving.
+    var messagesAtSweep = 0
+    var idleSince: ContinuousClock.Instant?
   }
+
+  /// What the loop keeps per client connection.
+  private struct Peer {
+    var streams: Set<UInt64> = []
+    var opens: TokenBucket
+    var answers: TokenBucket
+  }
+
+  /// Responses queued for one connection beyond libzmq's high-water mark; a connection that
+  /// lets more pile up does not read and is dropped.
+  static let maxQueuedPerPeer = 4096
+  /// Messages read per loop iteration before commands and queued sends get their turn.
+  static let receiveBatch = 256
 
   let boundEndpoint: String
   private let configuration: ZeroMQTransport.Server.Configuration
+  private let counters: ServerCounters
   private let commands: CommandQueue<ServerConnection.Command>
   private let newStreams: AsyncStream<ServerStreamStart>.Continuation
   private let socket: ZMQSocket
   private let authenticator: ZAPAuthenticator?
   private var logger: Logger
   private var streams: [StreamKey: Record] = [:]
-  private var outbound = OutboundQueue()
+  private var peers: [[UInt8]: Peer] = [:]
+  private var outbound = PeerOutboundQueue()
   private var draining = false
+  /// The time at the top of this loop iteration (one clock read per iteration).
+  private var now = ContinuousClock.now
+  private let sweepInterval: Duration
+  private var nextSweep: ContinuousClock.Instant
+  private var nextProbe: ContinuousClock.Instant
+  /// Live streams at the last heap trim, and the most since.
+  private var liveStreamsPeak = 0
 
   init(
     endpoint: String,
     security: ZeroMQTransport.Security,
     configuration: ZeroMQTransport.Server.Configuration,
+    counters: ServerCounters,
     commands: CommandQueue<ServerConnection.Command>,
     newStreams: AsyncStream<ServerStreamStart>.Continuation
   ) throws {
     self.configuration = configuration
+    self.counters = counters
     self.commands = commands
     self.newStreams = newStreams
     self.logger = configuration.logger
+    let start = ContinuousClock.now
+    let sweepInterval = min(.seconds(1), configuration.streamIdleTimeout / 2, configuration.livenessProbeInterval)
+    self.sweepInterval = sweepInterval
+    nextSweep = start.advanced(by: sweepInterval)
+    nextProbe = start.advanced(by: configuration.livenessProbeInterval)
 
     let context = try ZMQContext()
     socket = try ZMQSocket(context: context, type: .router)
@@ -125,11 +176,12 @@ private final class ServerSocketLoop: SocketLoop {
     while stopRequest == nil {
       do {
         // A ROUTER is always "writable"; queued frames are retried on a short timer instead.
-        try poller.poll(timeout: outbound.isEmpty ? nil : .milliseconds(1))
+        try poller.poll(timeout: pollTimeout())
       } catch {
         logger.error("zmq_poll failed; the server socket thread stops", metadata: ["error": "\(error)"])
         break
       }
+      now = ContinuousClock.now
       for command in commands.drain() {
         if case .stop(let continuation) = command {
           stopRequest = continuation
@@ -141,6 +193,9 @@ private final class ServerSocketLoop: SocketLoop {
         receiveAvailable()
       }
       flushPending()
+      if now >= nextSweep { sweep() }
+      counters.openStreams.store(streams.count, ordering: .relaxed)
+      counters.peers.store(peers.count, ordering: .relaxed)
     }
 
     // Keep the connection open for a quiet period after the last replies: a client drops
@@ -152,17 +207,27 @@ private final class ServerSocketLoop: SocketLoop {
       flushPending()
       let remaining = deadline - ContinuousClock.now
       _ = try? poller.poll(timeout: outbound.isEmpty ? min(remaining, .milliseconds(50)) : .milliseconds(1))
+      now = ContinuousClock.now
       for command in commands.drain() { handle(command) }
       if poller.events(at: socketIndex).contains(.readable) { receiveAvailable() }
     }
     for record in streams.values {
-      record.stream.cancel()
-      record.stream.inbound.finish(throwing: RPCError(code: .unavailable, message: "The server is shutting down."))
+      terminate(record, RPCError(code: .unavailable, message: "The server is shutting down."))
     }
+    streams.removeAll()
+    peers.removeAll()
+    counters.openStreams.store(0, ordering: .relaxed)
+    counters.peers.store(0, ordering: .relaxed)
     newStreams.finish()
     socket.close()
     authenticator?.stop()
     stopRequest?.resume()
+  }
+
+  private func pollTimeout() -> Duration? {
+    if !outbound.isEmpty { return .milliseconds(1) }
+    if streams.isEmpty && peers.isEmpty && liveStreamsPeak == 0 { return nil }
+    return max(.zero, nextSweep - ContinuousClock.now)
   }
 
   // MARK: - Commands from handlers
@@ -170,18 +235,23 @@ private final class ServerSocketLoop: SocketLoop {
   private func handle(_ command: ServerConnection.Command) {
     switch command {
     case .send(let key, let message):
-      guard streams[key] != nil else { return }
-      transmit(message, to: key)
-      if case .status = message {
+      guard let index = streams.index(forKey: key) else { return }
+      switch message {
+      case .status:
         // The stream is over for the client; requests still in flight are of no use now.
-        if let record = streams.removeValue(forKey: key), !record.inboundFinished {
-          record.stream.inbound.finish()
-        }
+        let record = release(key)
+        transmit(message, to: key)
+        if let record, !record.inboundFinished { record.stream.inbound.finish() }
+      case .credit(let count):
+        streams.values[index].allowance += Int(count)
+        transmit(message, to: key)
+      default:
+        transmit(message, to: key)
       }
 
     case .finished(let key):
       // A writer that finished without a status: the client must still learn the end.
-      guard let record = streams.removeValue(forKey: key) else { return }
+      guard let record = release(key) else { return }
       transmit(.status(Status(code: .unknown, message: "The handler ended without a status."), [:]), to: key)
       if !record.inboundFinished { record.stream.inbound.finish() }
 
@@ -190,11 +260,66 @@ private final class ServerSocketLoop: SocketLoop {
       draining = true
       logger.info("graceful shutdown: refusing new RPCs", metadata: ["rpcs.in_flight": "\(streams.count)"])
       newStreams.finish()
-      for record in streams.values { record.stream.cancel() }
+      for record in streams.values { record.stream.cancel(.shutdown) }
+
+    case .cancelAll:
+      logger.info("shutdown grace period over: cancelling RPCs", metadata: ["rpcs.cancelled": "\(streams.count)"])
+      for key in Array(streams.keys) {
+        end(key, RPCError(code: .unavailable, message: "The server shut down before the call finished."), answer: true)
+      }
 
     case .stop:
       break
     }
+  }
+
+  // MARK: - Stream state
+
+  /// Forgets a stream (and its place in its connection's state). The caller ends it.
+  private func release(_ key: StreamKey) -> Record? {
+    guard let record = streams.removeValue(forKey: key) else { return nil }
+    if let index = peers.index(forKey: key.routingID) {
+      peers.values[index].streams.remove(key.streamID)
+    }
+    return record
+  }
+
+  /// Ends a stream for its handler: the RPC is cancelled, its requests end with `error`,
+  /// writers waiting for credit stop.
+  private func terminate(_ record: Record, _ error: RPCError) {
+    record.stream.cancel(.ended)
+    record.stream.credit.close(error)
+    if !record.inboundFinished { record.stream.inbound.finish(throwing: error) }
+  }
+
+  /// Ends a stream (if open) for its handler and, if `answer`, tells the client with a STATUS.
+  private func end(_ key: StreamKey, _ error: RPCError, answer: Bool) {
+    if let record = release(key) { terminate(record, error) }
+    if answer { self.answer(key, Status(code: Status.Code(error.code), message: error.message)) }
+  }
+
+  /// Ends a stream (if open) and answers the client with a status, within the connection's
+  /// budget of error replies.
+  private func reject(_ key: StreamKey, _ code: Status.Code, _ message: String) {
+    logger.debug("rejected a stream", metadata: ["grpc.code": "\(code)", "reason": "\(message)"])
+    end(key, RPCError(code: RPCError.Code(code) ?? .internalError, message: message), answer: true)
+  }
+
+  /// Sends an error STATUS the transport itself chose, unless the connection has used up its
+  /// error replies (a client flooding bad frames gets silence, not a reply per frame).
+  private func answer(_ key: StreamKey, _ status: Status) {
+    let index = peerIndex(key.routingID)
+    guard peers.values[index].answers.take(at: now, rate: configuration.openRate, burst: configuration.openBurst) else {
+      return
+    }
+    transmit(.status(status, [:]), to: key)
+  }
+
+  private func peerIndex(_ routingID: [UInt8]) -> Dictionary<[UInt8], Peer>.Index {
+    if let index = peers.index(forKey: routingID) { return index }
+    let full = TokenBucket(tokens: Double(configuration.openBurst), updated: now)
+    peers[routingID] = Peer(opens: full, answers: full)
+    return peers.index(forKey: routingID)!
   }
 
   // MARK: - Socket I/O
@@ -203,41 +328,119 @@ private final class ServerSocketLoop: SocketLoop {
     var frames = [ZMQMessage(key.routingID)]
     frames.append(contentsOf: message.frames(streamID: key.streamID))
     do {
-      try outbound.send(frames, on: socket)
+      let queued = try outbound.send(frames, to: key.routingID, on: socket)
+      if queued > Self.maxQueuedPerPeer {
+        outbound.drop(key.routingID)
+        peerGone(key.routingID, reason: "The client does not read its replies.")
+      }
     } catch {
       sendFailed(to: key.routingID, error)
     }
   }
 
   private func flushPending() {
-    outbound.flush(on: socket) { frames, error in sendFailed(to: frames[0].bytes, error) }
+    guard !outbound.isEmpty else { return }
+    for (routingID, error) in outbound.flush(on: socket) { sendFailed(to: routingID, error) }
   }
 
   private func sendFailed(to routingID: [UInt8], _ error: any Error) {
     if let error = error as? ZMQError, error.isHostUnreachable {
-      peerGone(routingID)
+      outbound.drop(routingID)
+      peerGone(routingID, reason: "The client's connection was lost.")
     } else {
       logger.error("send failed", metadata: ["error": "\(error)"])
     }
   }
 
-  /// The client's connection is gone: its RPCs can never be answered.
-  private func peerGone(_ routingID: [UInt8]) {
-    let lost = streams.keys.filter { $0.routingID == routingID }
-    if !lost.isEmpty {
-      logger.info("client connection lost", metadata: ["rpcs.cancelled": "\(lost.count)"])
+  /// The client's connection is gone (or useless): its RPCs can never be answered.
+  private func peerGone(_ routingID: [UInt8], reason: String) {
+    guard let peer = peers.removeValue(forKey: routingID) else { return }
+    if !peer.streams.isEmpty {
+      logger.debug("client connection lost", metadata: ["rpcs.cancelled": "\(peer.streams.count)"])
     }
-    for key in lost {
-      guard let record = streams.removeValue(forKey: key) else { continue }
-      let error = RPCError(code: .unavailable, message: "The client's connection was lost.")
-      record.stream.cancel()
-      record.stream.credit.close(error)
-      if !record.inboundFinished { record.stream.inbound.finish(throwing: error) }
+    let error = RPCError(code: .unavailable, message: reason)
+    for streamID in peer.streams {
+      if let record = streams.removeValue(forKey: StreamKey(routingID: routingID, streamID: streamID)) {
+        terminate(record, error)
+      }
     }
   }
 
+  // MARK: - Timers
+
+  /// Once per sweep interval: idle streams, liveness probes, per-connection state of
+  /// connections that need none, and the heap after many streams were freed.
+  private func sweep() {
+    nextSweep = now.advanced(by: sweepInterval)
+    cancelIdleStreams()
+    if now >= nextProbe {
+      nextProbe = now.advanced(by: configuration.livenessProbeInterval)
+      probePeers()
+    }
+    peers = peers.filter { _, peer in
+      !peer.streams.isEmpty || !peer.opens.isFull(at: now, rate: configuration.openRate, burst: configuration.openBurst)
+        || !peer.answers.isFull(at: now, rate: configuration.openRate, burst: configuration.openBurst)
+    }
+    trimHeapIfDrained()
+  }
+
+  private func cancelIdleStreams() {
+    var idle: [StreamKey] = []
+    var index = streams.startIndex
+    while index != streams.endIndex {
+      let record = streams.values[index]
+      if !record.inboundFinished, record.stream.waitingForRequest.load(ordering: .relaxed),
+        record.messages == record.messagesAtSweep
+      {
+        if let since = record.idleSince {
+          if now - since >= configuration.streamIdleTimeout { idle.append(streams.keys[index]) }
+        } else {
+          streams.values[index].idleSince = now
+        }
+      } else {
+        streams.values[index].idleSince = nil
+        streams.values[index].messagesAtSweep = record.messages
+      }
+      streams.formIndex(after: &index)
+    }
+    for key in idle {
+      end(
+        key,
+        RPCError(
+          code: .cancelled,
+          message: "No request message or HALF_CLOSE within \(configuration.streamIdleTimeout) (the stream idle limit)."
+        ),
+        answer: true
+      )
+    }
+  }
+
+  /// A `CREDIT 0` on one open stream of every connection with streams: harmless to a client
+  /// (WIRE.md §4), and under `ZMQ_ROUTER_MANDATORY` it fails with `EHOSTUNREACH` once libzmq
+  /// has dropped the connection (closed, or silent past the heartbeat timeout).
+  private func probePeers() {
+    var probes: [StreamKey] = []
+    for (routingID, peer) in peers {
+      guard let streamID = peer.streams.first, !outbound.hasPending(for: routingID) else { continue }
+      probes.append(StreamKey(routingID: routingID, streamID: streamID))
+    }
+    for key in probes { transmit(.credit(0), to: key) }
+  }
+
+  /// After many streams were freed glibc keeps the memory in its arenas; give it back.
+  private func trimHeapIfDrained() {
+    let live = counters.liveStreams.load(ordering: .relaxed)
+    liveStreamsPeak = max(liveStreamsPeak, live)
+    guard live == 0 else { return }
+    defer { liveStreamsPeak = 0 }
+    guard liveStreamsPeak >= 256 else { return }
+    HeapTrim.trim()
+  }
+
+  // MARK: - Receiving
+
   private func receiveAvailable() {
-    if let error = socket.receiveWaiting({ handle(frames: $0) }) {
+    if let error = socket.receiveWaiting(limit: Self.receiveBatch, { handle(frames: $0) }) {
       logger.error("receive failed", metadata: ["error": "\(error)"])
     }
   }
@@ -250,7 +453,7 @@ private final class ServerSocketLoop: SocketLoop {
 
     switch WireMessage.decode(payload, maxMessageBytes: configuration.maxRequestMessageBytes) {
     case .failure(.unreadableHeader(let reason)):
-      logger.debug("dropped an unreadable message", metadata: ["reason": "\(reason)"])
+      logger.trace("dropped an unreadable message", metadata: ["reason": "\(reason)"])
 
     case .failure(.malformed(let streamID, let reason)):
       reject(StreamKey(routingID: routingID, streamID: streamID), .invalidArgument, "Malformed frame: \(reason)")
@@ -267,19 +470,16 @@ private final class ServerSocketLoop: SocketLoop {
       case .open(let method, let metadata):
         open(key, method: method, metadata: metadata, frame: frames[1])
       case .message(let bytes):
-        guard let record = streams[key], !record.inboundFinished else { return }
-        record.stream.inbound.yield(.message(bytes))
+        receive(bytes, on: key)
       case .halfClose:
-        guard var record = streams[key], !record.inboundFinished else { return }
-        record.inboundFinished = true
-        streams[key] = record
+        guard let index = streams.index(forKey: key), !streams.values[index].inboundFinished else { return }
+        streams.values[index].inboundFinished = true
+        let record = streams.values[index]
+        if record.messages == 0 { record.stream.endedWithoutMessages.store(true, ordering: .relaxed) }
         record.stream.inbound.finish()
       case .cancel:
-        guard let record = streams.removeValue(forKey: key) else { return }
-        let error = RPCError(code: .cancelled, message: "The client cancelled the RPC.")
-        record.stream.cancel()
-        record.stream.credit.close(error)
-        if !record.inboundFinished { record.stream.inbound.finish(throwing: error) }
+        guard let record = release(key) else { return }
+        terminate(record, RPCError(code: .cancelled, message: "The client cancelled the RPC."))
       case .credit(let count):
         streams[key]?.stream.credit.add(Int(count))
       case .headers, .status:
@@ -288,19 +488,74 @@ private final class ServerSocketLoop: SocketLoop {
     }
   }
 
+  private func receive(_ bytes: [UInt8], on key: StreamKey) {
+    guard let index = streams.index(forKey: key), !streams.values[index].inboundFinished else { return }
+    streams.values[index].messages += 1
+    streams.values[index].allowance -= 1
+    guard streams.values[index].allowance >= 0 else {
+      reject(
+        key, .resourceExhausted,
+        "The client sent more MESSAGE frames than its credit allows (a window of \(ZeroMQTransport.initialWindow), WIRE.md §4)."
+      )
+      return
+    }
+    let buffered = counters.bufferedBytes.load(ordering: .relaxed)
+    guard buffered + bytes.count + ServerStream.messageOverhead <= configuration.maxBufferedRequestBytes else {
+      reject(
+        key, .resourceExhausted,
+        "The server has \(configuration.maxBufferedRequestBytes) bytes of requests buffered for its handlers; try again later."
+      )
+      return
+    }
+    _ = streams.values[index].stream.yield(message: bytes)
+  }
+
   private func open(_ key: StreamKey, method: String, metadata: Metadata, frame: ZMQMessage) {
     guard streams[key] == nil else {
       reject(key, .invalidArgument, "Stream \(key.streamID) is already open on this connection.")
       return
     }
     guard !draining else {
-      transmit(.status(Status(code: .unavailable, message: "The server is shutting down."), [:]), to: key)
+      answer(key, Status(code: .unavailable, message: "The server is shutting down."))
+      return
+    }
+    let peerIndex = peerIndex(key.routingID)
+    guard peers.values[peerIndex].opens.take(at: now, rate: configuration.openRate, burst: configuration.openBurst) else {
+      answer(
+        key,
+        Status(
+          code: .resourceExhausted,
+          message: "Too many new calls on this connection (at most \(configuration.openRate) a second, \(configuration.openBurst) at once)."
+        )
+      )
+      return
+    }
+    guard peers.values[peerIndex].streams.count < configuration.maxStreamsPerConnection else {
+      answer(
+        key,
+        Status(
+          code: .resourceExhausted,
+          message: "This connection has \(configuration.maxStreamsPerConnection) calls open, the most it may."
+        )
+      )
+      return
+    }
+    guard streams.count < configuration.maxStreams else {
+      answer(key, Status(code: .resourceExhausted, message: "The server has \(configuration.maxStreams) calls open, the most it takes."))
+      return
+    }
+    var metadata = metadata
+    let timeout: Duration?
+    switch RequestMetadataCheck.check(&metadata) {
+    case .success(let value): timeout = value
+    case .failure(let problem):
+      answer(key, Status(code: .invalidArgument, message: problem.message))
       return
     }
     // "/package.Service/Method"
     let path = method.dropFirst()
     guard let slash = path.lastIndex(of: "/"), slash != path.startIndex, path.index(after: slash) != path.endIndex else {
-      transmit(.status(Status(code: .unimplemented, message: "Malformed method path \(method)."), [:]), to: key)
+      answer(key, Status(code: .unimplemented, message: "Malformed method path \(method)."))
       return
     }
     let descriptor = MethodDescriptor(
@@ -311,17 +566,14 @@ private final class ServerSocketLoop: SocketLoop {
     let peer = ZeroMQPeer(userID: userID, address: frame.property("Peer-Address") ?? "", routingID: key.routingID)
 
     let (requests, continuation) = AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.makeStream()
-    let stream = ServerStream(key: key, inbound: continuation)
+    let stream = ServerStream(
+      key: key, inbound: continuation, deadline: timeout.map { now.advanced(by: $0) }, counters: counters
+    )
     continuation.yield(.metadata(metadata))
     streams[key] = Record(stream: stream)
+    peers.values[peerIndex].streams.insert(key.streamID)
 
-    let commands = self.commands
-    let inbound = CreditingInbound(
-      base: requests,
-      isMessage: { if case .message = $0 { true } else { false } },
-      grantThreshold: ZeroMQTransport.initialWindow / 2,
-      grant: { count in commands.enqueue(.send(key, .credit(UInt32(count)))) }
-    )
+    let inbound = ServerInbound(base: requests, stream: stream, commands: commands)
     let outbound = ServerOutboundWriter(
       stream: stream, commands: commands, maxMessageBytes: configuration.maxResponseMessageBytes
     )
@@ -336,20 +588,100 @@ private final class ServerSocketLoop: SocketLoop {
       )
     )
     if case .terminated = newStreams.yield(start) {
-      streams.removeValue(forKey: key)
+      _ = release(key)
+      continuation.finish()
       transmit(.status(Status(code: .unavailable, message: "The server is shutting down."), [:]), to: key)
     }
   }
+}
 
-  /// Ends a stream (if open) and answers the client with a status.
-  private func reject(_ key: StreamKey, _ code: Status.Code, _ message: String) {
-    logger.debug("rejected a stream", metadata: ["grpc.code": "\(code)", "reason": "\(message)"])
-    if let record = streams.removeValue(forKey: key) {
-      let error = RPCError(code: RPCError.Code(code) ?? .internalError, message: message)
-      record.stream.cancel()
-      record.stream.credit.close(error)
-      if !record.inboundFinished { record.stream.inbound.finish(throwing: error) }
-    }
-    transmit(.status(Status(code: code, message: message), [:]), to: key)
+/// A token bucket: `rate` tokens a second, at most `burst` saved up.
+struct TokenBucket {
+  var tokens: Double
+  var updated: ContinuousClock.Instant
+
+  /// Takes a token if there is one.
+  mutating func take(at now: ContinuousClock.Instant, rate: Double, burst: Int) -> Bool {
+    refill(at: now, rate: rate, burst: burst)
+    guard tokens >= 1 else { return false }
+    tokens -= 1
+    return true
   }
+
+  func isFull(at now: ContinuousClock.Instant, rate: Double, burst: Int) -> Bool {
+    var copy = self
+    copy.refill(at: now, rate: rate, burst: burst)
+    return copy.tokens >= Double(burst)
+  }
+
+  private mutating func refill(at now: ContinuousClock.Instant, rate: Double, burst: Int) {
+    let elapsed = now - updated
+    guard elapsed > .zero else { return }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    tokens = min(Double(burst), tokens + seconds * rate)
+    updated = now
+  }
+}
+
+/// Messages the ROUTER could not take yet (`EAGAIN`: that connection is at its high-water
+/// mark), queued per connection so that one connection that does not read never holds up
+/// replies to the others.
+struct PeerOutboundQueue {
+  private var pending: [[UInt8]: Deque<[ZMQMessage]>] = [:]
+
+  var isEmpty: Bool { pending.isEmpty }
+
+  func hasPending(for routingID: [UInt8]) -> Bool { pending[routingID] != nil }
+
+  /// Sends `frames` (routing id first) now if nothing waits for that connection and libzmq
+  /// takes them, else queues them. Returns how many wait for the connection. Throws what
+  /// libzmq reports other than `EAGAIN`; the message is then dropped.
+  mutating func send(_ frames: [ZMQMessage], to routingID: [UInt8], on socket: ZMQSocket) throws -> Int {
+    if pending.isEmpty || pending[routingID] == nil {
+      if try socket.send(frames, dontWait: true) { return 0 }
+      pending[routingID] = [frames]
+      return 1
+    }
+    pending[routingID]!.append(frames)
+    return pending[routingID]!.count
+  }
+
+  /// Sends queued messages, per connection until libzmq would block. Returns the connections
+  /// whose sends failed otherwise; their queues are dropped.
+  mutating func flush(on socket: ZMQSocket) -> [([UInt8], any Error)] {
+    var failures: [([UInt8], any Error)] = []
+    for routingID in Array(pending.keys) {
+      guard var queue = pending.removeValue(forKey: routingID) else { continue }
+      do {
+        while let frames = queue.first {
+          guard try socket.send(frames, dontWait: true) else { break }
+          queue.removeFirst()
+        }
+        if !queue.isEmpty { pending[routingID] = queue }
+      } catch {
+        failures.append((routingID, error))
+      }
+    }
+    return failures
+  }
+
+  mutating func drop(_ routingID: [UInt8]) {
+    pending.removeValue(forKey: routingID)
+  }
+}
+
+/// glibc's `malloc_trim(0)`: returns free heap pages to the system. (Not in Swift's Glibc
+/// module, so looked up once; a no-op where the C library has none.)
+enum HeapTrim {
+  private typealias Function = @convention(c) (Int) -> Int32
+  private static let function: Function? = {
+    #if canImport(Glibc)
+    guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
+    return unsafeBitCast(symbol, to: Function.self)
+    #else
+    return nil
+    #endif
+  }()
+
+  static func trim() { _ = function?(0) }
 }
