@@ -11,6 +11,10 @@ import Glibc
 /// It reports `IN_MOVED_TO` (a file renamed in: the atomic-drop convention) and
 /// `IN_CLOSE_WRITE` (a file written in place and closed) for eligible names only
 /// (``OutboxNaming/isEligible(_:)``): `x.json.tmp` is never reported, its rename to `x.json` is.
+/// `IN_CREATE` is reported only for an entry that is not a regular file (a FIFO, socket,
+/// device, directory or symbolic link made in place: none of them is ever closed after a
+/// write), so that the spool quarantines it at once; a regular file created in place is
+/// reported when it is closed.
 /// The first event is always ``Event/rescan``, delivered once the watch is in place: the
 /// consumer then scans the whole folder (``Spool/claimPending()``) and misses nothing dropped
 /// while the node was down or while it started. An inotify queue overflow is reported as
@@ -34,6 +38,8 @@ public final class OutboxWatcher: Sendable {
   // inotify(7) constants, spelled out (the Glibc module does not import all of them).
   static let inCloseWrite: UInt32 = 0x0000_0008
   static let inMovedTo: UInt32 = 0x0000_0080
+  static let inCreate: UInt32 = 0x0000_0100
+  static let inIsDir: UInt32 = 0x4000_0000
   static let inQueueOverflow: UInt32 = 0x0000_4000
   static let inIgnored: UInt32 = 0x0000_8000
 
@@ -42,7 +48,7 @@ public final class OutboxWatcher: Sendable {
     self.directory = directory
     let fd = inotify_init1(Int32(O_CLOEXEC))
     guard fd >= 0 else { throw SpoolError(code: .watcher, message: "inotify_init1: \(String(cString: strerror(errno)))") }
-    guard inotify_add_watch(fd, directory, Self.inCloseWrite | Self.inMovedTo) >= 0 else {
+    guard inotify_add_watch(fd, directory, Self.inCloseWrite | Self.inMovedTo | Self.inCreate) >= 0 else {
       let message = "inotify_add_watch \(directory): \(String(cString: strerror(errno)))"
       close(fd)
       throw SpoolError(code: .watcher, message: message)
@@ -62,7 +68,7 @@ public final class OutboxWatcher: Sendable {
     let stopRead = pipeFDs[0]
     let done = finished
     let thread = Thread {
-      Self.run(inotifyFD: fd, stopFD: stopRead, continuation: continuation)
+      Self.run(directory: directory, inotifyFD: fd, stopFD: stopRead, continuation: continuation)
       done.signal()
     }
     thread.name = "outbox-watcher"
@@ -88,7 +94,7 @@ public final class OutboxWatcher: Sendable {
     close(stopPipe.write)
   }
 
-  private static func run(inotifyFD: Int32, stopFD: Int32, continuation: AsyncStream<Event>.Continuation) {
+  private static func run(directory: String, inotifyFD: Int32, stopFD: Int32, continuation: AsyncStream<Event>.Continuation) {
     defer { continuation.finish() }
     let capacity = 64 * 1024
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
@@ -123,7 +129,17 @@ public final class OutboxWatcher: Sendable {
           return  // the directory itself went away
         } else if length > 0 {
           let name = String(cString: event.advanced(by: 16).assumingMemoryBound(to: CChar.self))
-          if OutboxNaming.isEligible(name) { continuation.yield(.file(name)) }
+          if OutboxNaming.isEligible(name) {
+            if mask & inCreate == 0 || mask & inIsDir != 0 {
+              continuation.yield(.file(name))
+            } else {
+              // Created in place: a regular file is reported when closed; anything else now.
+              var info = stat()
+              if lstat(directory + "/" + name, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                continuation.yield(.file(name))
+              }
+            }
+          }
         }
         offset += 16 + length
       }

@@ -21,7 +21,7 @@ import Darwin
 ///   rejected/      0000000042_x.json + 0000000042_x.json.rejected.txt (every finding, or the
 ///                  gRPC status and message of the aggregator's refusal)
 ///   quarantine/    0000000042_x.json + 0000000042_x.json.reason.txt (unreadable, truncated,
-///                  garbage, empty)
+///                  garbage, empty, not a regular file)
 ///   spool.journal  append-only JSON lines, fsync'd (see JournalRecord)
 /// ```
 ///
@@ -41,6 +41,16 @@ import Darwin
 /// UUID), the sequence number, the content hash and the claim time is appended to the journal
 /// and fsync'd. Only then can ``next()`` hand the message out: the id is durable before any
 /// send, and the same id is used for every retry and after every restart.
+///
+/// ## Never blocked by a file
+///
+/// Only regular files are read. Anything else with an eligible name — a FIFO, a socket, a
+/// device, a directory, a symbolic link (wherever it points, in or out of the spool) — is
+/// renamed like any file (a rename neither opens nor follows it) and quarantined with its true
+/// kind as the reason ("not a regular file: FIFO"), at claim, at recovery and when a claimed
+/// file is replaced by hand. Every read checks with `lstat`, opens with
+/// `O_NONBLOCK | O_NOFOLLOW` and checks again with `fstat` before reading, and fsyncs skip what
+/// is not a regular file: no `open` can wait for a FIFO's writer.
 ///
 /// ## Crash recovery
 ///
@@ -129,7 +139,8 @@ public final class Spool: @unchecked Sendable {
     stamped.reserveCapacity(names.count)
     for name in names {
       var info = stat()
-      guard stat(outboxPath + "/" + name, &info) == 0 else { continue }
+      // lstat: a dangling symbolic link is claimed too (and quarantined), never skipped.
+      guard lstat(outboxPath + "/" + name, &info) == 0 else { continue }
       stamped.append((name, Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec)))
     }
     stamped.sort { ($0.seconds, $0.nanoseconds, $0.name) < ($1.seconds, $1.nanoseconds, $1.name) }
@@ -164,7 +175,7 @@ public final class Spool: @unchecked Sendable {
     }
     guard !moved.isEmpty else { return ClaimSummary() }
     try durableFsync(outboxPath)
-    for candidate in moved { try durableFsync(claimedPath + "/" + candidate.file) }
+    for candidate in moved { try durableFsyncFile(claimedPath + "/" + candidate.file) }
     try durableFsync(claimedPath)
     return try admitLocked(moved)
   }
@@ -190,6 +201,8 @@ public final class Spool: @unchecked Sendable {
       let verdict: Admission
       do {
         verdict = Admission.judge(bytes: try read(claimedPath + "/" + candidate.file, .readToJudge), name: candidate.file)
+      } catch let error as SpoolError where error.code == .notRegularFile {
+        verdict = .quarantine(reason: error.message)
       } catch {
         verdict = .quarantine(reason: "cannot read the file: \(error)")
       }
@@ -309,7 +322,18 @@ public final class Spool: @unchecked Sendable {
       try closeLostLocked(entry, reason: "\(entry.file) (submission id \(entry.id)) vanished from claimed/ before it was sent")
       return nil
     }
-    let bytes = try read(path, .readToSend)
+    let bytes: [UInt8]
+    do {
+      bytes = try read(path, .readToSend)
+    } catch let error as SpoolError where error.code == .notRegularFile {
+      // Replaced in claimed/ (by hand) with something that is not a regular file.
+      try moveOut(entry.file, to: quarantinePath, suffix: OutboxNaming.reasonSuffix, text: "\(entry.file): \(error.message); not sent\n")
+      try durableFsync(quarantinePath)
+      try durableFsync(claimedPath)
+      quarantinedCount += 1
+      try closeLostLocked(entry, reason: "\(entry.file) was replaced by something that is not a regular file; quarantined")
+      return nil
+    }
     let verdict = Admission.judge(bytes: bytes, name: entry.file)
     if case .reject(let report) = verdict {
       // Accepted when claimed, refused now (a newer rule set after an upgrade): never sent.
@@ -482,6 +506,11 @@ public final class Spool: @unchecked Sendable {
     try FileSystem.fsync(path)
   }
 
+  private func durableFsyncFile(_ path: String) throws {
+    try step(.fsync, path)
+    try FileSystem.fsyncFile(path)
+  }
+
   private func durableWrite(_ bytes: [UInt8], directory: String, name: String) throws {
     try step(.write, directory + "/" + name)
     try FileSystem.writeAtomically(bytes, directory: directory, name: name)
@@ -578,7 +607,7 @@ public final class Spool: @unchecked Sendable {
         closing.append(JournalRecord(op: .lost, id: entry.id, error: "\(entry.file) is in quarantine/"))
       } else if let source = entry.source, try durableRename(outboxPath + "/" + source, claimedPath + "/" + entry.file) {
         try durableFsync(outboxPath)
-        try durableFsync(claimedPath + "/" + entry.file)
+        try durableFsyncFile(claimedPath + "/" + entry.file)
         try durableFsync(claimedPath)
         reclaimed.append(Candidate(sequence: entry.sequence, file: entry.file, source: source, previous: entry))
       } else {

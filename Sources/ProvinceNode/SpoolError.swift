@@ -5,7 +5,7 @@
 public struct SpoolError: Error, Sendable, CustomStringConvertible {
   public struct Code: Hashable, Sendable, CustomStringConvertible {
     private enum Wrapped: Hashable, Sendable {
-      case io, unknownSubmission, journalDamaged, watcher
+      case io, unknownSubmission, journalDamaged, watcher, notRegularFile
     }
     private let wrapped: Wrapped
     private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
@@ -18,6 +18,9 @@ public struct SpoolError: Error, Sendable, CustomStringConvertible {
     public static let journalDamaged = Code(.journalDamaged)
     /// The outbox watcher could not start (inotify).
     public static let watcher = Code(.watcher)
+    /// A file in outbox/ or claimed/ is not a regular file (a FIFO, socket, device, directory
+    /// or symbolic link): never opened for reading, quarantined.
+    public static let notRegularFile = Code(.notRegularFile)
 
     public var description: String { String(describing: wrapped) }
   }

@@ -153,4 +153,74 @@ struct NodeDropTests {
     #expect(stored.values.allSatisfy { $0 == 1 })
     #expect(Set(stored.keys) == Set(samples.map(\.submission.submissionID)))
   }
+
+  @Test(
+    "a FIFO renamed into outbox/ or made in place, a socket, a directory and a link out of the spool are quarantined with their kind; the node keeps sending, stops on SIGTERM, and a FIFO left in claimed/ does not wedge the restart",
+    .timeLimit(.minutes(3)))
+  func nonRegularFilesDoNotWedge() async throws {
+    let samples = try NodeSamples.beijing(6)
+    let aggregator = try await AggregatorUnderTest(reporters: [Self.reporter], years: NodeSamples.years(samples.count) + [2998])
+    try await aggregator.start(answeringAs: Self.reporter)
+    let node = try NodeUnderTest(reporter: Self.reporter, aggregator: aggregator)
+    try node.start()
+    try await SenderRecoveryTests.waitFor("the node's status file", timeout: .seconds(30)) {
+      FileManager.default.fileExists(atPath: node.statusPath)
+    }
+
+    // A valid report outside the spool, reachable only through a link: never sent.
+    let outsideSubmission = try NodeSamples.submission(base: "SAMPLE-110000-01", year: 2998)
+    let outside = node.directory + "/outside.json"
+    try outsideSubmission.jsonUTF8Data().write(to: URL(fileURLWithPath: outside))
+
+    try node.drop(samples[0].name, samples[0].submission)
+    try SpecialFiles.fifo(node.outbox + "/.pipe.json.tmp")
+    guard rename(node.outbox + "/.pipe.json.tmp", node.outbox + "/pipe.json") == 0 else { throw TestFailure("rename: errno \(errno)") }
+    try node.drop(samples[1].name, samples[1].submission)
+    try SpecialFiles.fifo(node.outbox + "/inplace.json")
+    try node.drop(samples[2].name, samples[2].submission)
+    let socket = try SpecialFiles.socket(node.outbox + "/sock.json")
+    defer { close(socket) }
+    try SpecialFiles.directory(node.outbox + "/.folder.tmp")
+    guard rename(node.outbox + "/.folder.tmp", node.outbox + "/folder.pb") == 0 else { throw TestFailure("rename: errno \(errno)") }
+    try SpecialFiles.symlink(node.outbox + "/link.json", to: outside)
+    try node.drop(samples[3].name, samples[3].submission)
+
+    let odd = ["pipe.json", "inplace.json", "sock.json", "folder.pb", "link.json"]
+    try await node.waitUntilDone(4, timeout: .seconds(60))
+    try await SenderRecoveryTests.waitFor("every odd entry in quarantine/", timeout: .seconds(30)) {
+      node.files("quarantine").count == odd.count
+    }
+    let kinds = ["pipe.json": "FIFO", "inplace.json": "FIFO", "sock.json": "socket", "folder.pb": "directory", "link.json": "symbolic link (to \(outside))"]
+    for name in odd {
+      let file = try #require(node.files("quarantine").first { $0.hasSuffix("_" + name) })
+      let reason = node.text("quarantine", file + ".reason.txt")
+      #expect(reason.contains("not a regular file: \(kinds[name]!)"), "\(name): \(reason)")
+    }
+    #expect(node.files("outbox").isEmpty && node.files("claimed").isEmpty)
+    #expect(SpecialFiles.kind(outside) == "regular")
+    #expect(node.isRunning)
+
+    // SIGTERM stops it (nothing is blocked on a FIFO).
+    #expect(node.terminate() == 0)
+
+    // Left while it was down: a FIFO in claimed/ (as after a crash mid-claim) and one in outbox/.
+    try SpecialFiles.fifo(node.spool + "/claimed/0000000090_stale.json")
+    try SpecialFiles.fifo(node.outbox + "/late.json")
+    try node.drop(samples[4].name, samples[4].submission)
+    try node.start()
+    try node.drop(samples[5].name, samples[5].submission)
+    try await node.waitUntilDone(6, timeout: .seconds(60))
+    try await SenderRecoveryTests.waitFor("both FIFOs in quarantine/", timeout: .seconds(30)) {
+      node.files("quarantine").count == odd.count + 2
+    }
+    for name in ["stale.json", "late.json"] {
+      let file = try #require(node.files("quarantine").first { $0.hasSuffix("_" + name) })
+      #expect(node.text("quarantine", file + ".reason.txt").contains("not a regular file: FIFO"))
+    }
+    #expect(node.terminate() == 0)
+    aggregator.terminate()
+    let stored = try await aggregator.storedSubmissionIds(reporter: Self.reporter, years: NodeSamples.years(samples.count) + [2998])
+    #expect(Set(stored.keys) == Set(samples.map(\.submission.submissionID)), "the linked report outside the spool was sent")
+    #expect(stored.values.allSatisfy { $0 == 1 })
+  }
 }
