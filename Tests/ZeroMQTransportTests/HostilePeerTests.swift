@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import Logging
+import Synchronization
 import Testing
 import ZeroMQ
 import ZeroMQTransport
@@ -324,6 +325,72 @@ struct TransportMemoryMeasurement {
           "round \(round): RSS before \(before / 1_048_576) MiB, with 10,000 streams \(during / 1_048_576) MiB, after \(after / 1_048_576) MiB"
         )
         #expect(Double(after) <= 1.5 * Double(before))
+      }
+    }
+  }
+}
+
+/// Opt-in (`HITECH_MEASURE=1`): a well-behaved client's call latency, alone and while another
+/// connection floods the server with OPENs, bad timeouts and garbage. Prints the figures;
+/// asserts only that every call succeeds. Run alone:
+/// `HITECH_MEASURE=1 swift test --skip-build --filter TransportFairnessMeasurement`.
+@Suite("ZeroMQ transport: latency beside a flooding client", .timeLimit(.minutes(5)))
+struct TransportFairnessMeasurement {
+  final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+  }
+
+  static func latencies(_ client: GRPCClient<ZeroMQTransport.Client>, calls: Int) async throws -> [Duration] {
+    var result: [Duration] = []
+    for index in 0..<calls {
+      let start = ContinuousClock.now
+      let reply = try await client.get("call \(index)")
+      result.append(ContinuousClock.now - start)
+      #expect(reply == "call \(index)")
+    }
+    return result.sorted()
+  }
+
+  static func summary(_ sorted: [Duration]) -> String {
+    func ms(_ d: Duration) -> String { String(format: "%.2f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
+    return "p50 \(ms(sorted[sorted.count / 2])) ms, p99 \(ms(sorted[sorted.count * 99 / 100])) ms"
+  }
+
+  @Test(
+    "a good client's latency beside a flooding one",
+    .enabled(if: ProcessInfo.processInfo.environment["HITECH_MEASURE"] == "1")
+  )
+  func latencyUnderFlood() async throws {
+    let configuration = ZeroMQTransport.Server.Configuration(logger: testLogger("server"))
+    try await withTransportServer(configuration: configuration) { _, endpoint in
+      try await withEchoClient(endpoint: endpoint) { client in
+        _ = try await Self.latencies(client, calls: 100)
+        let quiet = try await Self.latencies(client, calls: 1000)
+        let stop = Flag()
+        let sent = Counter()
+        let flooder = Thread {
+          guard let peer = try? RawPeer(endpoint: endpoint) else { return }
+          var stream: UInt64 = 0
+          while !stop.isSet {
+            stream += 1
+            switch stream % 4 {
+            case 0: try? peer.open(stream: stream, metadata: [("grpc-timeout", "-1S")])
+            case 1: try? peer.open(stream: stream)
+            case 2: try? peer.message(stream: stream - 1, [UInt8](repeating: 1, count: 100))
+            default: try? peer.send(0x07, stream: stream, [[1, 2, 3]])
+            }
+            sent.increment()
+          }
+          peer.close()
+        }
+        flooder.start()
+        try await Task.sleep(for: .milliseconds(500))
+        let flooded = try await Self.latencies(client, calls: 1000)
+        stop.set()
+        print("latency alone:        \(Self.summary(quiet))")
+        print("latency beside flood: \(Self.summary(flooded)) (\(sent.value) flood messages sent)")
       }
     }
   }

@@ -98,6 +98,8 @@ private final class ServerSocketLoop: SocketLoop {
   /// lets more pile up does not read and is dropped.
   static let maxQueuedPerPeer = 4096
   /// Messages read per loop iteration before commands and queued sends get their turn.
+  /// A ROUTER hands over messages fair-queued across connections (one from each in turn),
+  /// so a flooding connection gets its share of a batch, not the batch.
   static let receiveBatch = 256
 
   let boundEndpoint: String
@@ -428,6 +430,10 @@ private final class ServerSocketLoop: SocketLoop {
   }
 
   /// After many streams were freed glibc keeps the memory in its arenas; give it back.
+  /// Measured (`HITECH_MEASURE=1`, `TransportMemoryMeasurement`): a client opening 10,000
+  /// streams and disconnecting took RSS from 45 to 197 MiB; once they were freed it stayed at
+  /// 204 MiB without the trim (reused, not leaked: later rounds stayed there) and fell to
+  /// 59 MiB with it.
   private func trimHeapIfDrained() {
     let live = counters.liveStreams.load(ordering: .relaxed)
     liveStreamsPeak = max(liveStreamsPeak, live)
