@@ -297,14 +297,15 @@ private final class ServerSocketLoop: SocketLoop {
   /// Ends a stream (if open) for its handler and, if `answer`, tells the client with a STATUS.
   private func end(_ key: StreamKey, _ error: RPCError, answer: Bool) {
     if let record = release(key) { terminate(record, error) }
-    if answer { self.answer(key, Status(code: Status.Code(error.code), message: error.message)) }
+    if answer { transmit(.status(Status(code: Status.Code(error.code), message: error.message), [:]), to: key) }
   }
 
-  /// Ends a stream (if open) and answers the client with a status, within the connection's
-  /// budget of error replies.
+  /// Ends a stream (if open) for something the client sent, and answers it with a status
+  /// within the connection's budget of error replies.
   private func reject(_ key: StreamKey, _ code: Status.Code, _ message: String) {
     logger.debug("rejected a stream", metadata: ["grpc.code": "\(code)", "reason": "\(message)"])
-    end(key, RPCError(code: RPCError.Code(code) ?? .internalError, message: message), answer: true)
+    end(key, RPCError(code: RPCError.Code(code) ?? .internalError, message: message), answer: false)
+    answer(key, Status(code: code, message: message))
   }
 
   /// Sends an error STATUS the transport itself chose, unless the connection has used up its
