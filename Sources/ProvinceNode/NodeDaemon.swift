@@ -153,6 +153,7 @@ struct OutboxService: Service {
         $0.lastErrorAt = Date()
       }
     }
+    state.progressed()
     // Even after a failed claim: recovery or an earlier claim may have queued messages.
     wake.ring()
   }
@@ -169,8 +170,21 @@ public struct NodeStatus: Codable, Hashable, Sendable {
   public var updatedAt: Date
   /// `running` or `stopped`.
   public var state: String
-  /// `starting`, `connected`, `unreachable`, `stopped`.
+  /// `starting`, `connected`, `unreachable`, `stopped`, or `stalled` when ``stalled``.
   public var connection: String
+  /// The watchdog: the node has moved nothing on for ``stallAfterSeconds`` while work is queued
+  /// (no call ended, no pause or claim ended, the spool did not answer), outside a pause after
+  /// a failure. A hung disk under the spool or a call that never ends; see the log.
+  public var stalled: Bool = false
+  /// The last time the node moved its work on (``stalled`` counts from here).
+  public var lastProgressAt: Date?
+  /// When ``stalled``: since when nothing has moved.
+  public var stalledSince: Date?
+  /// The watchdog's bound: three call deadlines, at least 10 s.
+  public var stallAfterSeconds: Int?
+  /// Set when the spool has not answered a status request since this time (its thread is busy
+  /// or stuck); the counts are then the last ones it gave.
+  public var spoolWaitingSince: Date?
   public var queued: Int
   public var inFlight: Int
   public var outbox: Int
@@ -205,6 +219,14 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     metric("hitech_node_rejected_total", "counter", "Files rejected since the node started.", rejectedSinceStart)
     metric("hitech_node_retries_total", "counter", "Retryable failures (each followed by a backoff) since the node started.", retriesSinceStart)
     metric("hitech_node_connected", "gauge", "1 when the last call to the aggregator got an answer.", connection == "connected" ? 1 : 0)
+    metric(
+      "hitech_node_sender_stalled", "gauge",
+      "1 when the node has moved nothing on for stall_after seconds while work is queued (see lastError and the log).", stalled ? 1 : 0)
+    if let lastProgressAt {
+      lines.append("# HELP hitech_node_last_progress_timestamp_seconds When the node last moved its work on (a call ended, a pause or claim ended, or nothing was left to send), Unix time.")
+      lines.append("# TYPE hitech_node_last_progress_timestamp_seconds gauge")
+      lines.append("hitech_node_last_progress_timestamp_seconds\(label) \(Int64(lastProgressAt.timeIntervalSince1970))")
+    }
     return lines.joined(separator: "\n") + "\n"
   }
 
@@ -223,13 +245,34 @@ struct NodeStatusWriter: Service {
   let state: NodeState
   let logger: Logger
   var interval: Duration = .seconds(2)
+  /// The stall the watchdog last logged (it logs a stall once, and its end).
+  private let loggedStall = LoggedStall()
+
+  final class LoggedStall: Sendable {
+    let since = Mutex<Date?>(nil)
+  }
+
+  private func noteStall(_ stalledSince: Date?, busySince: Date?, queued: Int) {
+    let previous = loggedStall.since.withLock { value -> Date? in
+      defer { value = stalledSince }
+      return value
+    }
+    if let stalledSince, previous == nil {
+      var metadata: Logger.Metadata = [
+        "node.last_progress": "\(stalledSince)", "spool.queued": "\(queued)",
+        "node.stall_after_s": "\(Int(StallRule(configuration: configuration).after))",
+      ]
+      if let busySince { metadata["spool.busy_since"] = "\(busySince)" }
+      logger.error(
+        "the sender is stalled: nothing has moved while work is queued\(busySince != nil ? " (the spool's thread has not answered: a hung disk?)" : "")",
+        metadata: metadata)
+    } else if stalledSince == nil, let previous {
+      logger.notice("the sender moves again", metadata: ["node.stalled_since": "\(previous)"])
+    }
+  }
 
   func run() async throws {
-    guard path != nil || configuration.metricsPath != nil else {
-      // Returning early would end the whole group.
-      try? await gracefulShutdown()
-      return
-    }
+    // Runs even without a status or metrics file: the watchdog logs a stall.
     let startedAt = Date()
     try? await cancelWhenGracefulShutdown {
       while !Task.isCancelled {
@@ -243,8 +286,21 @@ struct NodeStatusWriter: Service {
   private func write(state running: String, startedAt: Date) async {
     let where_ = [path, configuration.metricsPath].compactMap { $0 }.joined(separator: ", ")
     do {
-      let spoolStatus = try await spool.run { try $0.status() }
+      // Never waits on a stuck spool thread: the last counts it gave, and since when it is busy.
+      let probe = await spool.status()
+      let spoolStatus = probe.last ?? SpoolStatus(outbox: 0, claimed: 0, inFlight: 0, sent: 0, rejected: 0, quarantined: 0)
+      let busySince = probe.waitingSince.flatMap { Date().timeIntervalSince($0) >= 1 ? $0 : nil }
       let values = state.snapshot
+      let rule = StallRule(configuration: configuration)
+      let now = Date()
+      // A claim moving on batch by batch is progress; a spool that does not answer has work
+      // (its counts are stale).
+      let lastProgressAt = max(values.lastProgressAt, spool.spool.lastBatchEndedAt ?? .distantPast)
+      let stalledSince = running == "stopped" ? nil : rule.stalledSince(
+        now: now, lastProgressAt: lastProgressAt,
+        work: probe.last == nil || busySince != nil ? nil : spoolStatus.outbox + spoolStatus.claimed,
+        pausingUntil: values.nextRetryAt)
+      noteStall(stalledSince, busySince: busySince, queued: spoolStatus.queued)
       let status = NodeStatus(
         pid: ProcessInfo.processInfo.processIdentifier,
         reporterCode: configuration.reporterCode,
@@ -253,7 +309,12 @@ struct NodeStatusWriter: Service {
         startedAt: startedAt,
         updatedAt: Date(),
         state: running,
-        connection: running == "stopped" ? "stopped" : values.connection,
+        connection: running == "stopped" ? "stopped" : stalledSince != nil ? "stalled" : values.connection,
+        stalled: stalledSince != nil,
+        lastProgressAt: lastProgressAt,
+        stalledSince: stalledSince,
+        stallAfterSeconds: Int(rule.after),
+        spoolWaitingSince: busySince,
         queued: spoolStatus.queued,
         inFlight: spoolStatus.inFlight,
         outbox: spoolStatus.outbox,

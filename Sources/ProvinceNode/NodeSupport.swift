@@ -28,7 +28,46 @@ final class SpoolExecutor: Sendable {
 
   private let marks = Mutex(MarkQueue())
 
+  /// The last status the queue answered, and since when a status request has been waiting.
+  struct StatusProbe: Sendable {
+    var last: SpoolStatus?
+    var answeredAt: Date?
+    var waitingSince: Date?
+  }
+
+  private let probe = Mutex(StatusProbe())
+
   init(spool: Spool) { self.spool = spool }
+
+  /// The spool's status, without ever waiting on the queue longer than `patience`: when the
+  /// queue is busy (or stuck: a hung disk), the last status it gave is returned, with the time
+  /// the unanswered request was made (`waitingSince`). At most one request waits on the queue.
+  func status(patience: Duration = .seconds(1)) async -> StatusProbe {
+    let ask = probe.withLock { probe -> Bool in
+      if probe.waitingSince != nil { return false }
+      probe.waitingSince = Date()
+      return true
+    }
+    if ask {
+      queue.async {
+        let status = try? self.spool.status()
+        self.probe.withLock { probe in
+          probe.waitingSince = nil
+          if let status {
+            probe.last = status
+            probe.answeredAt = Date()
+          }
+        }
+      }
+    }
+    let until = ContinuousClock.now + patience
+    while ContinuousClock.now < until {
+      let current = probe.withLock { $0 }
+      if current.waitingSince == nil { return current }
+      do { try await Task.sleep(for: .milliseconds(10)) } catch { break }
+    }
+    return probe.withLock { $0 }
+  }
 
   func run<T: Sendable>(_ body: @escaping @Sendable (Spool) throws -> T) async throws -> T {
     let spool = self.spool
@@ -114,6 +153,10 @@ final class NodeState: Sendable {
     /// Set by the outbox service when a claim failed (files may sit in claimed/ without a
     /// journal entry); the sender then recovers the spool when it is idle.
     var spoolNeedsRecovery = false
+    /// The last time the node moved its work on: a call ended (whatever its outcome), a pause
+    /// or a recovery ended, a claim ended, or the sender found nothing to send. The watchdog
+    /// (``NodeStatus/stalled``) compares it with the work queued.
+    var lastProgressAt = Date()
   }
 
   private let values = Mutex(Values())
@@ -122,4 +165,31 @@ final class NodeState: Sendable {
 
   @discardableResult
   func update<T>(_ body: (inout Values) -> T) -> T { values.withLock { body(&$0) } }
+
+  /// Records that the node moved its work on (see ``Values/lastProgressAt``).
+  func progressed() { values.withLock { $0.lastProgressAt = Date() } }
+}
+
+/// The node's watchdog: a sender that moves nothing on while work is queued is stalled (a hung
+/// disk under the spool, a call that never ends), and is never shown as healthy.
+struct StallRule: Sendable, Hashable {
+  /// How long the node may move nothing on while work is queued: three call deadlines, at least
+  /// 10 s. Pauses after failures (backoff) do not count: the sender is waiting on purpose.
+  var after: TimeInterval
+
+  init(configuration: NodeConfiguration) {
+    after = max(10, 3 * TimeInterval(configuration.callTimeoutSeconds))
+  }
+
+  /// When the node has been stalled since, or nil when it is not stalled.
+  /// - Parameters:
+  ///   - work: files in outbox/ plus claimed/ (in flight included); nil when the spool has not
+  ///     answered (then work is assumed).
+  ///   - pausingUntil: the end of the pause the sender is in, if any.
+  func stalledSince(now: Date, lastProgressAt: Date, work: Int?, pausingUntil: Date?) -> Date? {
+    if let work, work == 0 { return nil }
+    if let pausingUntil, pausingUntil > now { return nil }
+    let since = lastProgressAt.addingTimeInterval(after)
+    return now >= since ? lastProgressAt : nil
+  }
 }

@@ -131,6 +131,7 @@ struct Sender: Service {
           // Wait for one call to finish.
           guard let outcome = await group.next() else { break }
           inFlight -= 1
+          state.progressed()
           switch outcome {
           case .retry: mustBackOff = true
           case .unavailable:
@@ -153,7 +154,10 @@ struct Sender: Service {
           logger.warning("spool error; recovering the spool after a pause", metadata: [
             "retry.in_ms": "\(Int(milliseconds))", "spool.consecutive_failures": "\(spoolFailures)",
           ])
-          guard await pause(milliseconds: milliseconds, stopping: stopping) else { break }
+          state.update { $0.nextRetryAt = Date().addingTimeInterval(milliseconds / 1000) }
+          let proceed = await pause(milliseconds: milliseconds, stopping: stopping)
+          state.update { $0.nextRetryAt = nil }
+          guard proceed else { break }
           do {
             let summary = try await spool.run { spool -> ClaimSummary in
               try spool.recover()
@@ -164,6 +168,7 @@ struct Sender: Service {
           } catch {
             spoolError(error, doing: "recovering the spool")
           }
+          state.progressed()
           continue
         }
         if mustBackOff {
@@ -193,7 +198,10 @@ struct Sender: Service {
           continue
         }
         spoolFailures = 0
+        // Idle: nothing is queued for the sender, which is progress as far as it can make.
+        state.progressed()
         guard await wake.wait() else { break }
+        state.progressed()
       }
       return .stopped
     }
@@ -223,7 +231,10 @@ struct Sender: Service {
       "retry.in_ms": "\(Int(milliseconds))", "retry.consecutive_failures": "\(failures)",
     ])
     let proceed = await pause(milliseconds: milliseconds, stopping: stopping)
-    state.update { $0.nextRetryAt = nil }
+    state.update {
+      $0.nextRetryAt = nil
+      $0.lastProgressAt = Date()
+    }
     return proceed
   }
 

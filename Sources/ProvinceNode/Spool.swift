@@ -1,5 +1,6 @@
 import Foundation
 import HiTechSchema
+import Synchronization
 public import Logging
 
 #if canImport(Glibc)
@@ -101,6 +102,9 @@ public final class Spool: @unchecked Sendable {
   }
 
   private let lock = NSLock()
+  /// When the last batch of a claim ended (read without the spool's lock: see
+  /// ``lastBatchEndedAt``).
+  private let batchEnded = Mutex<Date?>(nil)
   private let logger: Logger
   private var journal: Journal?
   private var entries: [String: Entry] = [:]
@@ -161,9 +165,15 @@ public final class Spool: @unchecked Sendable {
       summary.claimed += part.claimed
       summary.rejected += part.rejected
       summary.quarantined += part.quarantined
+      batchEnded.withLock { $0 = Date() }
     }
     return summary
   }
+
+  /// When the last batch of a claim ended, nil before the first. Read without the spool's lock
+  /// (it never waits for a long claim): the node's watchdog takes a claim moving on, batch by
+  /// batch, as progress.
+  public var lastBatchEndedAt: Date? { batchEnded.withLock { $0 } }
 
   private func claimLocked(_ names: [String]) throws -> ClaimSummary {
     var moved: [Candidate] = []

@@ -56,7 +56,12 @@ struct NodeCommand: AsyncParsableCommand {
   struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Print the node's status file (queued, in flight, sent, rejected, connection, last error).",
-      discussion: "Exit status 1 when the configuration names no statusPath or the file is missing."
+      discussion: """
+        Exit status 1 when the configuration names no statusPath or the file is missing; 2 when
+        the node is stalled (it has moved nothing on for stallAfterSeconds while work is queued)
+        or its running status file has not been rewritten for 30 s (the node is hung or was
+        killed).
+        """
     )
 
     @Option(help: "The configuration file (JSON).")
@@ -73,6 +78,16 @@ struct NodeCommand: AsyncParsableCommand {
         throw ExitCode(1)
       }
       print(String(decoding: data, as: UTF8.self))
+      guard let status = try? NodeStatus.read(path: path) else { return }
+      if status.stalled {
+        let since = status.stalledSince.map { " since \($0)" } ?? ""
+        FileHandle.standardError.write(Data("STALLED\(since): the node has moved nothing on while work is queued (see its log)\n".utf8))
+        throw ExitCode(2)
+      }
+      if status.state == "running", Date().timeIntervalSince(status.updatedAt) > 30 {
+        FileHandle.standardError.write(Data("STALE: the status file has not been rewritten since \(status.updatedAt): the node is hung or was killed\n".utf8))
+        throw ExitCode(2)
+      }
     }
   }
 }
