@@ -71,8 +71,9 @@ let package = Package(
     .target(
       name: "HiTechDomain"
     ),
-    // The aggregator's durable store: SQLite through GRDB, migrations, group commit,
-    // deduplication and revisions, receipts, the audit log.
+    // The aggregator's durable store: the ReportStore boundary the services use, the rules every
+    // backend shares (deduplication and revisions, receipts, group commit), and the embedded
+    // backend, SQLite through GRDB (SQLite/).
     .target(
       name: "AggregatorStore",
       dependencies: [

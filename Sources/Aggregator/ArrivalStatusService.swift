@@ -10,12 +10,12 @@ import SwiftProtobuf
 ///
 /// WatchArrivals is not served (UNIMPLEMENTED): the dashboard and the CLI read the store.
 public struct ArrivalStatusService: Ndrc_Hitech_V1_ArrivalStatus.SimpleServiceProtocol {
-  let database: AggregatorDatabase
+  let database: any ReportStore
   let logger: Logger
   let now: @Sendable () -> Int64
 
   public init(
-    database: AggregatorDatabase,
+    database: any ReportStore,
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = AggregatorDatabase.systemNowMicros
   ) {

@@ -13,10 +13,10 @@ import ZeroMQ
 public struct RegisteredKeys: Service {
   public let allowList = CurveAllowList()
   public let refreshInterval: Duration
-  private let database: AggregatorDatabase
+  private let database: any RegistryStore
   private let logger: Logger
 
-  public init(database: AggregatorDatabase, refreshInterval: Duration = .seconds(2), logger: Logger) {
+  public init(database: any RegistryStore, refreshInterval: Duration = .seconds(2), logger: Logger) {
     self.database = database
     self.refreshInterval = refreshInterval
     self.logger = logger
@@ -25,7 +25,7 @@ public struct RegisteredKeys: Service {
   /// Loads the active keys now. Keys that are not valid Z85 are skipped with an error logged.
   public func reload() async throws {
     var entries: [CurveKey: String] = [:]
-    for record in try await database.keys(includeRetired: false) where record.isActive {
+    for record in try await database.keys(reporterCode: nil, includeRetired: false) where record.isActive {
       guard let key = try? CurveKey(z85: record.publicKeyZ85) else {
         logger.error("a registered key is not a Z85 CURVE key; it is ignored", metadata: ["reporter.code": "\(record.reporterCode)"])
         continue

@@ -5,7 +5,7 @@ import HiTechDomain
 public enum Registry {
   /// Makes sure every reporter of the source document is in the store (idempotent; audited
   /// only when something changes).
-  public static func seedReporters(_ database: AggregatorDatabase, actor: String) async throws {
+  public static func seedReporters(_ database: any RegistryStore, actor: String) async throws {
     let present = Dictionary(uniqueKeysWithValues: try await database.reporters().map { ($0.code, $0) })
     for reporter in ReporterCatalogue.all {
       let record = ReporterRecord(reporter)

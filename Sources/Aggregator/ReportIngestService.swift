@@ -25,14 +25,14 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     }
   }
 
-  let database: AggregatorDatabase
+  let database: any IngestStore
   let rules: Rules
   let logger: Logger
   let now: @Sendable () -> Int64
   let metrics: IngestMetrics
 
   public init(
-    database: AggregatorDatabase,
+    database: any IngestStore,
     rules: Rules = Rules(),
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = AggregatorDatabase.systemNowMicros,

@@ -11,14 +11,14 @@ import Logging
 /// vanished without a word do not accumulate (ZeroMQ tells a server of a dead peer only when a
 /// send fails); the node resubscribes with its last sequence and loses nothing.
 public struct RoundNoticesService: Ndrc_Hitech_V1_RoundNotices.SimpleServiceProtocol {
-  let database: AggregatorDatabase
+  let database: any RoundStore & RegistryStore
   let bell: NoticeBell
   let logger: Logger
   let pollInterval: Duration
   let maxStreamDuration: Duration
 
   public init(
-    database: AggregatorDatabase,
+    database: any RoundStore & RegistryStore,
     bell: NoticeBell,
     logger: Logger,
     pollInterval: Duration = .seconds(5),

@@ -13,13 +13,13 @@ import SwiftProtobuf
 /// notices served to nodes (RoundNotices.Subscribe), addressed from the registry and arrivals
 /// of that same instant. A step id applied before changes nothing.
 public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol {
-  let database: AggregatorDatabase
+  let database: any ReportStore
   let bell: NoticeBell
   let logger: Logger
   let now: @Sendable () -> Int64
 
   public init(
-    database: AggregatorDatabase,
+    database: any ReportStore,
     bell: NoticeBell,
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = AggregatorDatabase.systemNowMicros
@@ -101,7 +101,7 @@ public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol
       throw RPCError(code: .invalidArgument, message: "report_year: a year 2000..2999, got \(year)")
     }
     let bases = try await storeCall {
-      try await database.bases(includeWithdrawn: false).filter { $0.firstReportYear <= year }
+      try await database.bases(reporterCode: nil, includeWithdrawn: false).filter { $0.firstReportYear <= year }
         .sorted { $0.baseId < $1.baseId }
     }
     for base in bases {

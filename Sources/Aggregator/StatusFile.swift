@@ -23,7 +23,7 @@ struct StatusFile: Service {
   }
 
   let path: String?
-  let database: AggregatorDatabase
+  let database: any ReportStore
   let configuration: AggregatorConfiguration
   let logger: Logger
   var interval: Duration = .seconds(2)

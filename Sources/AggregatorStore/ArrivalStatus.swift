@@ -112,3 +112,110 @@ public struct ArrivalStatus: Sendable, Hashable {
     self.bases = bases
   }
 }
+
+/// What a backend reads to build an ``ArrivalStatus``; the rows are assembled here, once for
+/// every backend, so that the states and counts mean the same whichever database answered.
+package struct ArrivalFacts: Sendable {
+  package struct Reporter: Sendable {
+    package var code: String
+    package var nameZh: String
+    /// The newest submission of the year by this reporter (any outcome, any base).
+    package var lastSubmissionAtMicros: Int64?
+    /// Rejected submissions of the year by this reporter (any base).
+    package var rejectedSubmissions: Int
+
+    package init(code: String, nameZh: String, lastSubmissionAtMicros: Int64?, rejectedSubmissions: Int) {
+      self.code = code
+      self.nameZh = nameZh
+      self.lastSubmissionAtMicros = lastSubmissionAtMicros
+      self.rejectedSubmissions = rejectedSubmissions
+    }
+  }
+
+  /// An expected base, with what its own reporter sent for the year.
+  package struct Base: Sendable {
+    package var baseId: String
+    package var nameZh: String
+    package var reporterCode: String
+    package var acceptedRevisions: Int
+    package var rejectedSubmissions: Int
+    package var lastSubmissionAtMicros: Int64?
+    /// The latest stored revision and its accession number, if any.
+    package var current: (revision: Int, accessionNumber: String)?
+    /// Whether revision 1 was accepted late.
+    package var firstRevisionLate: Bool
+    /// Warnings of the latest revision not overridden.
+    package var warnings: Int
+    /// The findings of the newest rejected submission (needed only when nothing was accepted).
+    package var lastRejectionFindings: [StoredFinding]
+
+    package init(
+      baseId: String, nameZh: String, reporterCode: String, acceptedRevisions: Int, rejectedSubmissions: Int,
+      lastSubmissionAtMicros: Int64?, current: (revision: Int, accessionNumber: String)?, firstRevisionLate: Bool,
+      warnings: Int, lastRejectionFindings: [StoredFinding]
+    ) {
+      self.baseId = baseId
+      self.nameZh = nameZh
+      self.reporterCode = reporterCode
+      self.acceptedRevisions = acceptedRevisions
+      self.rejectedSubmissions = rejectedSubmissions
+      self.lastSubmissionAtMicros = lastSubmissionAtMicros
+      self.current = current
+      self.firstRevisionLate = firstRevisionLate
+      self.warnings = warnings
+      self.lastRejectionFindings = lastRejectionFindings
+    }
+
+    /// True when the row shows the findings of its last rejection (nothing accepted yet).
+    package var showsRejection: Bool { current == nil && rejectedSubmissions > 0 }
+  }
+
+  package var reporters: [Reporter]
+  package var bases: [Base]
+
+  package init(reporters: [Reporter], bases: [Base]) {
+    self.reporters = reporters
+    self.bases = bases
+  }
+
+  package func status(reportYear: Int) -> ArrivalStatus {
+    let baseRows = bases.map { base -> BaseArrivalRow in
+      let state: BaseArrivalRow.State =
+        if base.current != nil {
+          base.firstRevisionLate ? .acceptedLate : .accepted
+        } else if base.rejectedSubmissions > 0 {
+          .rejected
+        } else {
+          .missing
+        }
+      return BaseArrivalRow(
+        baseId: base.baseId,
+        baseNameZh: base.nameZh,
+        reporterCode: base.reporterCode,
+        state: state,
+        currentRevision: base.current?.revision ?? 0,
+        accessionNumber: base.current?.accessionNumber ?? "",
+        acceptedRevisions: base.acceptedRevisions,
+        rejectedSubmissions: base.rejectedSubmissions,
+        warnings: base.current == nil ? 0 : base.warnings,
+        lastSubmissionAtMicros: base.lastSubmissionAtMicros,
+        lastRejectionFindings: state == .rejected ? base.lastRejectionFindings : [])
+    }
+    let basesByReporter = Dictionary(grouping: baseRows, by: \.reporterCode)
+    let reporterRows = reporters.map { reporter -> ReporterArrivalRow in
+      let own = basesByReporter[reporter.code] ?? []
+      let accepted = own.filter { $0.state == .accepted || $0.state == .acceptedLate }.count
+      return ReporterArrivalRow(
+        reporterCode: reporter.code,
+        nameZh: reporter.nameZh,
+        expected: own.count,
+        accepted: accepted,
+        rejected: own.filter { $0.state == .rejected }.count,
+        missing: own.count - accepted,
+        late: own.filter { $0.state == .acceptedLate }.count,
+        lastSubmissionAtMicros: reporter.lastSubmissionAtMicros,
+        rejectedSubmissions: reporter.rejectedSubmissions)
+    }
+    return ArrivalStatus(reportYear: reportYear, reporters: reporterRows, bases: baseRows)
+  }
+}

@@ -27,3 +27,12 @@ public struct ReporterKeyRecord: Sendable, Hashable {
   /// True while the key is not retired.
   public var isActive: Bool { retiredAtMicros == nil }
 }
+
+extension ReporterKeyRecord {
+  /// True for 40 characters of the Z85 alphabet (a CurveZMQ public key).
+  package static func isZ85Key(_ text: String) -> Bool {
+    let alphabet = Set(
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
+    return text.utf8.count == 40 && text.utf8.allSatisfy(alphabet.contains)
+  }
+}

@@ -34,3 +34,16 @@ public struct RoundRecord: Sendable, Hashable {
     self.updatedAtMicros = updatedAtMicros
   }
 }
+
+extension RoundRecord.State {
+  /// The state's place in a round's life: a round never moves to a lower one.
+  package var order: Int {
+    switch self {
+    case .planned: 0
+    case .open: 1
+    case .closed: 2
+    case .assessed: 3
+    case .published: 4
+    }
+  }
+}

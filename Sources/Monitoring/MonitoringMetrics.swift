@@ -52,7 +52,7 @@ public enum MonitoringMetrics {
 
   /// Sets `hitech_connected_nodes` and `hitech_round_state` from the store.
   public static func refreshGauges(
-    database: AggregatorDatabase, factory: any MetricsFactory, nowMicros: Int64
+    database: any ArrivalQueries & RoundStore, factory: any MetricsFactory, nowMicros: Int64
   ) async throws {
     let active = try await database.activeReporterCount(sinceMicros: nowMicros - connectedWindowMicros)
     Gauge(label: connectedNodesLabel, dimensions: [], factory: factory).record(active)

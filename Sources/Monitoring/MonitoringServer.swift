@@ -26,7 +26,7 @@ public import ServiceLifecycle
 /// - `GET /metrics`: Prometheus text of `registry`, with the gauges refreshed from the store.
 /// - `GET /healthz`: 200 "ok" when the store answers a read, else 503.
 public struct MonitoringServer: Service {
-  public let database: AggregatorDatabase
+  public let database: any ReportStore
   public let host: String
   public let port: Int
   public let registry: PrometheusCollectorRegistry
@@ -46,7 +46,7 @@ public struct MonitoringServer: Service {
   ///   - nowMicros: the clock (deadline checks, "as of", the connected-nodes window).
   ///   - onListening: called with the bound port once the server listens.
   public init(
-    database: AggregatorDatabase,
+    database: any ReportStore,
     host: String = "127.0.0.1",
     port: Int = 8480,
     registry: PrometheusCollectorRegistry,
@@ -86,7 +86,7 @@ public struct MonitoringServer: Service {
   /// The routes, without a socket (for HummingbirdTesting's `.router` framework, or to mount in
   /// another Hummingbird application).
   public static func buildRouter(
-    database: AggregatorDatabase,
+    database: any ReportStore,
     registry: PrometheusCollectorRegistry,
     metricsFactory: (any MetricsFactory)? = nil,
     logger: Logger,
@@ -144,7 +144,7 @@ struct MonitoringError: Error {
 
 /// The handlers behind ``MonitoringServer/buildRouter(database:registry:metricsFactory:logger:nowMicros:)``.
 struct MonitoringRoutes: Sendable {
-  let database: AggregatorDatabase
+  let database: any ReportStore
   let registry: PrometheusCollectorRegistry
   let factory: any MetricsFactory
   let logger: Logger
@@ -215,14 +215,14 @@ struct MonitoringRoutes: Sendable {
   func rejectionsJSON(_ request: Request, _ context: BasicRequestContext) async throws -> RejectionsJSON {
     let round = try await round(context)
     let reporter = try await reporterFilter(request)
-    let rows = try await database.rejectedSubmissions(reportYear: round.reportYear, reporterCode: reporter)
+    let rows = try await database.rejectedSubmissions(reportYear: round.reportYear, reporterCode: reporter, limit: 500)
     return RejectionsJSON(reportYear: round.reportYear, rejections: rows.map(RejectionJSON.init))
   }
 
   func lateJSON(_ request: Request, _ context: BasicRequestContext) async throws -> LateSubmissionsJSON {
     let round = try await round(context)
     let reporter = try await reporterFilter(request)
-    let rows = try await database.lateSubmissions(reportYear: round.reportYear, reporterCode: reporter)
+    let rows = try await database.lateSubmissions(reportYear: round.reportYear, reporterCode: reporter, limit: 500)
     return LateSubmissionsJSON(
       reportYear: round.reportYear, deadline: round.deadlineMicros.map(TimeFormat.rfc3339), late: rows.map(LateSubmissionJSON.init))
   }
@@ -325,7 +325,7 @@ struct MonitoringRoutes: Sendable {
 
   func filteredStatus(_ round: RoundRecord, _ filter: ArrivalFilter) async throws -> (ArrivalStatus, [String: [String]]) {
     let status = try await database.arrivalStatus(reportYear: round.reportYear, reporterCode: filter.reporterCode)
-    let bases = try await database.bases(reporterCode: filter.reporterCode)
+    let bases = try await database.bases(reporterCode: filter.reporterCode, includeWithdrawn: true)
     let fieldsByBase = Dictionary(bases.map { ($0.baseId, $0.fields) }, uniquingKeysWith: { first, _ in first })
     return (filter.apply(to: status, fieldsByBase: fieldsByBase), fieldsByBase)
   }

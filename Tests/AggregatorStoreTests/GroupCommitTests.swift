@@ -103,7 +103,7 @@ struct GroupCommitTests {
       _ = try await store.ingest(request("before", base: "B-0", content: "before"))
       let auditBefore = try await store.auditLog()
 
-      await store.writer.setFaultInjector { _, index in
+      await store.writer.setFaultInjector { index in
         if index == 3 { throw DatabaseError(resultCode: .SQLITE_IOERR, message: "injected I/O error") }
       }
       await store.writer.pause()

@@ -1,15 +1,17 @@
-import GRDB
 import Logging
 
 /// The group-commit writer: callers queue requests, and one drain loop at a time takes every
 /// request queued so far (up to `maxBatchSize`), decides them in order inside ONE write
-/// transaction, commits it (synchronous = FULL: the WAL is fsync'd), and only then resumes each
-/// caller with its outcome. While a transaction runs, new requests queue up for the next one,
+/// transaction, commits it durably (SQLite: synchronous = FULL, the WAL is fsync'd; PostgreSQL:
+/// synchronous_commit = on), and only then resumes each caller with its outcome. While a transaction runs, new requests queue up for the next one,
 /// so the more callers wait, the larger the batches and the fewer the fsyncs.
 ///
 /// The drain loop is a task started when the first request arrives at an idle writer and ended
 /// when the queue is empty, so an idle store runs nothing.
-actor IngestWriter {
+///
+/// The backend supplies ``Commit``: decide a batch in one transaction and commit it, or throw
+/// (then nothing of the batch was stored, and every caller gets a retryable error).
+package actor IngestWriter {
   private struct Pending {
     let request: IngestRequest
     let continuation: CheckedContinuation<IngestOutcome, any Error>
@@ -17,9 +19,15 @@ actor IngestWriter {
 
   /// Called inside the batch's transaction before request `index` is decided; throwing from it
   /// fails the batch as a storage error would. For tests only.
-  typealias FaultInjector = @Sendable (_ db: Database, _ index: Int) throws -> Void
+  package typealias FaultInjector = @Sendable (_ index: Int) throws -> Void
 
-  private let pool: DatabasePool
+  /// Decides `batch` in order in one transaction and commits it durably; one result per
+  /// request, in order. Throws when the transaction failed (nothing of it was stored).
+  package typealias Commit = @Sendable (
+    _ batch: [IngestRequest], _ nowMicros: Int64, _ faultInjector: FaultInjector?
+  ) async throws -> [Result<IngestOutcome, StoreError>]
+
+  private let commit: Commit
   private let path: String
   private let maxBatchSize: Int
   private let nowMicros: @Sendable () -> Int64
@@ -32,17 +40,18 @@ actor IngestWriter {
   private var closed = false
   private var idleWaiters: [CheckedContinuation<Void, Never>] = []
   private var faultInjector: FaultInjector?
-  private(set) var statistics = IngestStatistics()
+  package private(set) var statistics = IngestStatistics()
 
-  init(
-    pool: DatabasePool,
+  /// - Parameter path: where the store is, for messages (a file path or a `postgres://` URL).
+  package init(
+    commit: @escaping Commit,
     path: String,
     maxBatchSize: Int,
     nowMicros: @escaping @Sendable () -> Int64,
     onBatch: (@Sendable (IngestBatchReport) -> Void)?,
     logger: Logger
   ) {
-    self.pool = pool
+    self.commit = commit
     self.path = path
     self.maxBatchSize = maxBatchSize
     self.nowMicros = nowMicros
@@ -50,7 +59,7 @@ actor IngestWriter {
     self.logger = logger
   }
 
-  func submit(_ request: IngestRequest) async throws -> IngestOutcome {
+  package func submit(_ request: IngestRequest) async throws -> IngestOutcome {
     guard !closed else {
       throw StoreError(code: .unavailable, message: "the store \(path) is closing; retry later")
     }
@@ -61,7 +70,7 @@ actor IngestWriter {
   }
 
   /// Refuses new requests and waits until every queued request has been decided.
-  func shutDown() async {
+  package func shutDown() async {
     closed = true
     paused = false
     startDrainingIfNeeded()
@@ -71,18 +80,18 @@ actor IngestWriter {
   // MARK: Test hooks
 
   /// Holds queued requests until ``resume()`` (so a test can build one batch of its choice).
-  func pause() { paused = true }
+  package func pause() { paused = true }
 
-  func resume() {
+  package func resume() {
     paused = false
     startDrainingIfNeeded()
   }
 
-  var queuedCount: Int { queue.count }
+  package var queuedCount: Int { queue.count }
 
-  func setFaultInjector(_ injector: FaultInjector?) { faultInjector = injector }
+  package func setFaultInjector(_ injector: FaultInjector?) { faultInjector = injector }
 
-  func waitUntilIdle() async {
+  package func waitUntilIdle() async {
     if !draining && (queue.isEmpty || paused) { return }
     await withCheckedContinuation { idleWaiters.append($0) }
   }
@@ -116,14 +125,12 @@ actor IngestWriter {
     let requests = batch.map(\.request)
     let now = nowMicros()
     let injector = faultInjector
-    let path = self.path
+    let commit = self.commit
     let started = ContinuousClock.now
     let results: [Result<IngestOutcome, StoreError>]
     var committed = true
     do {
-      results = try await pool.write { db in
-        try IngestTransaction.decide(requests, db: db, nowMicros: now, path: path, faultInjector: injector)
-      }
+      results = try await commit(requests, now, injector)
     } catch {
       committed = false
       let failure = StoreError(

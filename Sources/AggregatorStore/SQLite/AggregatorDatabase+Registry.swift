@@ -263,9 +263,5 @@ extension AggregatorDatabase {
     }
   }
 
-  static func isZ85Key(_ text: String) -> Bool {
-    let alphabet = Set(
-      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
-    return text.utf8.count == 40 && text.utf8.allSatisfy(alphabet.contains)
-  }
+  static func isZ85Key(_ text: String) -> Bool { ReporterKeyRecord.isZ85Key(text) }
 }

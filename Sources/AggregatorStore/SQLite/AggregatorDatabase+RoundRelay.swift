@@ -1,52 +1,6 @@
 import Foundation
 import GRDB
 
-/// What a round step needs to address its notices, read inside the step's own transaction: the
-/// arrival status of the round's year and the bases expected of each reporter.
-public struct RoundStepSnapshot: Sendable {
-  public var status: ArrivalStatus
-  /// Expected bases (active, first report year not after the round's), ordered by reporter
-  /// then base id.
-  public var expectedBases: [BaseRecord]
-}
-
-/// A notice to one reporter, as the service layer encoded it (a serialized
-/// `ndrc.hitech.v1.RoundNotice` without its sequence, which the store assigns).
-public struct OutgoingNotice: Sendable, Hashable {
-  public var reporterCode: String
-  public var bytes: [UInt8]
-
-  public init(reporterCode: String, bytes: [UInt8]) {
-    self.reporterCode = reporterCode
-    self.bytes = bytes
-  }
-}
-
-/// A notice in the log.
-public struct StoredNotice: Sendable, Hashable {
-  /// Strictly increasing, never reused.
-  public var sequence: Int64
-  public var reporterCode: String
-  public var reportYear: Int
-  public var stepId: String
-  public var issuedAtMicros: Int64
-  public var bytes: [UInt8]
-}
-
-/// What the store did with a round step.
-public struct AppliedRoundStep: Sendable, Hashable {
-  public var stepId: String
-  public var reportYear: Int
-  /// True when the step id had been applied before: nothing changed this time.
-  public var alreadyApplied: Bool
-  public var appliedAtMicros: Int64
-  /// Reporters sent a notice, sorted.
-  public var addressedReporterCodes: [String]
-  /// First and last notice sequence issued; 0 when none.
-  public var firstSequence: Int64
-  public var lastSequence: Int64
-}
-
 extension AggregatorDatabase {
   // MARK: Principal keys
 
@@ -250,13 +204,5 @@ extension AggregatorDatabase {
     }
   }
 
-  static func order(_ state: RoundRecord.State) -> Int {
-    switch state {
-    case .planned: 0
-    case .open: 1
-    case .closed: 2
-    case .assessed: 3
-    case .published: 4
-    }
-  }
+  static func order(_ state: RoundRecord.State) -> Int { state.order }
 }

@@ -19,7 +19,7 @@ enum IngestTransaction {
     var results: [Result<IngestOutcome, StoreError>] = []
     results.reserveCapacity(requests.count)
     for (index, request) in requests.enumerated() {
-      try faultInjector?(db, index)
+      try faultInjector?(index)
       var outcome: IngestOutcome?
       do {
         try db.inSavepoint {
@@ -41,7 +41,7 @@ enum IngestTransaction {
   }
 
   static func decide(_ request: IngestRequest, db: Database, nowMicros: Int64) throws -> IngestOutcome {
-    if let problem = malformed(request) {
+    if let problem = IngestRules.malformed(request) {
       return .conflict(IngestConflict(code: .invalidArgument, ruleCode: "R-REQUEST-INVALID", message: problem))
     }
 
@@ -58,14 +58,7 @@ enum IngestTransaction {
       if [UInt8](hash) == request.contentSHA256 {
         return .replayed(receipt)
       }
-      let stored = receipt.accessionNumber.isEmpty
-        ? "stored as \(receipt.status.rawValue), no accession number"
-        : "accession \(receipt.accessionNumber)"
-      return .conflict(
-        IngestConflict(
-          code: .alreadyExists,
-          ruleCode: "R-SUBMISSION-ID-REUSED",
-          message: "submission id \(request.submissionId) was already used for different content (\(stored)); use a new id"))
+      return .conflict(IngestRules.submissionIdReused(request, stored: receipt))
     }
 
     // 2. Rejected by the validator: recorded with its findings, never a report revision.
@@ -76,9 +69,8 @@ enum IngestTransaction {
       try Rows.appendAudit(
         db, at: nowMicros, actor: "reporter:\(request.reporterCode)", action: "submission.rejected",
         subject: request.submissionId,
-        detail: "base \(request.baseId) year \(request.reportYear) revision \(request.revision); "
-          + "rules: \(request.findings.filter { $0.severity == .error }.map(\.ruleCode).joined(separator: ", "))")
-      return .rejected(newReceipt(request, status: .rejected, accession: "", revision: 0))
+        detail: IngestRules.rejectedDetail(request))
+      return .rejected(IngestRules.newReceipt(request, status: .rejected, accession: "", revision: 0))
     }
 
     // 3. Identical content already stored as the latest revision: a duplicate.
@@ -98,8 +90,8 @@ enum IngestTransaction {
       try Rows.appendAudit(
         db, at: nowMicros, actor: "reporter:\(request.reporterCode)", action: "submission.duplicate",
         subject: request.submissionId,
-        detail: "duplicate of \(latest["submission_id"] as String) (accession \(latest["accession_number"] as String))")
-      var receipt = newReceipt(
+        detail: IngestRules.duplicateDetail(of: latest["submission_id"], accession: latest["accession_number"]))
+      var receipt = IngestRules.newReceipt(
         request, status: .duplicate, accession: latest["accession_number"], revision: latest["revision"])
       receipt.receivedAtMicros = latest["received_at"]
       receipt.duplicateOfSubmissionId = latest["submission_id"]
@@ -107,7 +99,8 @@ enum IngestTransaction {
     }
 
     // 4. The revision must follow the latest stored one.
-    if let conflict = revisionConflict(request, latest: latest) {
+    if let conflict = IngestRules.revisionConflict(
+      request, latest: latest.map { (revision: $0["revision"], accessionNumber: $0["accession_number"]) }) {
       return .conflict(conflict)
     }
 
@@ -123,7 +116,7 @@ enum IngestTransaction {
     guard sequence <= 99_999_999 else {
       throw StoreError(code: .internalError, message: "accession numbers of \(request.reportYear) are exhausted")
     }
-    let accession = accessionNumber(year: request.reportYear, sequence: sequence)
+    let accession = IngestRules.accessionNumber(year: request.reportYear, sequence: sequence)
     let rowId = try insertSubmission(request, db: db, accession: accession, duplicateOf: nil)
     try insertBytes(request, rowId: rowId, db: db)
     try db.cachedStatement(
@@ -133,74 +126,18 @@ enum IngestTransaction {
     try Rows.appendAudit(
       db, at: nowMicros, actor: "reporter:\(request.reporterCode)", action: "submission.accepted",
       subject: request.submissionId,
-      detail: "accession \(accession): base \(request.baseId) year \(request.reportYear) revision \(request.revision) "
-        + "(\(request.status.rawValue)\(request.late ? ", late" : ""))")
-    return .accepted(newReceipt(request, status: request.status, accession: accession, revision: request.revision))
+      detail: IngestRules.acceptedDetail(request, accession: accession))
+    return .accepted(IngestRules.newReceipt(request, status: request.status, accession: accession, revision: request.revision))
   }
 
   static func accessionNumber(year: Int, sequence: Int64) -> String {
-    let y = String(year)
-    let s = String(sequence)
-    return "HT-" + String(repeating: "0", count: max(0, 4 - y.count)) + y
-      + "-" + String(repeating: "0", count: max(0, 8 - s.count)) + s
-  }
-
-  private static func malformed(_ request: IngestRequest) -> String? {
-    if request.submissionId.isEmpty { return "the submission id is empty" }
-    if request.baseId.isEmpty { return "the base id is empty" }
-    if request.reporterCode.isEmpty { return "the reporter code is empty" }
-    if request.contentSHA256.count != 32 {
-      return "content_sha256 has \(request.contentSHA256.count) bytes; a SHA-256 has 32"
-    }
-    if !(0...9999).contains(request.reportYear) {
-      return "report year \(request.reportYear) is not a 4-digit year"
-    }
-    if request.status == .duplicate {
-      return "the status of a request is decided by the validator; duplicate is decided by the store"
-    }
-    return nil
-  }
-
-  private static func revisionConflict(_ request: IngestRequest, latest: Row?) -> IngestConflict? {
-    let base = request.baseId
-    let year = request.reportYear
-    let k = request.revision
-    let replaces = request.replacesRevision
-    guard let latest else {
-      if k == 1 && replaces == 0 { return nil }
-      return IngestConflict(
-        code: .failedPrecondition,
-        ruleCode: k < 1 ? "R-REVISION-INVALID" : (k == 1 ? "R-REVISION-STALE" : "R-REVISION-GAP"),
-        message: "base \(base) has no stored report for \(year), but this is revision \(k) replacing revision \(replaces); "
-          + "send the first report as revision 1 with replaces_revision 0")
-    }
-    let n: Int = latest["revision"]
-    let accession: String = latest["accession_number"]
-    if k == 1 {
-      return IngestConflict(
-        code: .alreadyExists,
-        ruleCode: "R-REVISION-CONFLICT",
-        message: "base \(base) already has a report for \(year) (revision \(n), accession \(accession)); "
-          + "to correct it, submit revision \(n + 1) with replaces_revision \(n)")
-    }
-    if k < 1 || replaces != n || k != n + 1 {
-      let rule = k < 1 ? "R-REVISION-INVALID" : (replaces != n ? "R-REVISION-STALE" : "R-REVISION-GAP")
-      return IngestConflict(
-        code: .failedPrecondition,
-        ruleCode: rule,
-        message: "revision \(k) replacing revision \(replaces) does not follow the latest stored revision of base \(base) "
-          + "for \(year), which is revision \(n) (accession \(accession)); "
-          + "send revision \(n + 1) with replaces_revision \(n)")
-    }
-    return nil
+    IngestRules.accessionNumber(year: year, sequence: sequence)
   }
 
   private static func insertSubmission(
     _ request: IngestRequest, db: Database, accession: String?, duplicateOf: Int64?
   ) throws -> Int64 {
-    let explanations =
-      request.explanations.isEmpty
-      ? "[]" : String(decoding: try JSONEncoder().encode(request.explanations), as: UTF8.self)
+    let explanations = try IngestRules.explanationsJSON(request)
     let status: ReceiptStatus = duplicateOf == nil ? request.status : .duplicate
     try db.cachedStatement(
       sql: """
@@ -237,25 +174,5 @@ enum IngestTransaction {
           finding.overridden, finding.overrideExplanation,
         ])
     }
-  }
-
-  /// The receipt of a row just inserted, from the values inserted: the same fields
-  /// `Rows.receipt` reads back later (the tests compare the two).
-  private static func newReceipt(
-    _ request: IngestRequest, status: ReceiptStatus, accession: String, revision: Int
-  ) -> StoredReceipt {
-    StoredReceipt(
-      accessionNumber: accession,
-      submissionId: request.submissionId,
-      receivedAtMicros: request.receivedAtMicros,
-      status: status,
-      revision: revision,
-      findings: request.findings,
-      baseId: request.baseId,
-      reportYear: request.reportYear,
-      contentSHA256: request.contentSHA256,
-      reporterCode: request.reporterCode,
-      late: request.late,
-      duplicateOfSubmissionId: "")
   }
 }

@@ -206,45 +206,6 @@ extension AggregatorDatabase {
         arguments: [reportYear]
       ).map { ($0["base_id"] as String, $0["late"] as Bool) })
 
-    var bases: [BaseArrivalRow] = []
-    for row in baseRows {
-      let baseId: String = row["base_id"]
-      let c = counts[baseId] ?? Counts()
-      let cur = current[baseId]
-      let state: BaseArrivalRow.State =
-        if cur != nil {
-          (firstLate[baseId] ?? false) ? .acceptedLate : .accepted
-        } else if c.rejected > 0 {
-          .rejected
-        } else {
-          .missing
-        }
-      var warnings = 0
-      if let cur {
-        warnings = try Int.fetchOne(
-          db,
-          sql: "SELECT COUNT(*) FROM findings WHERE submission_row_id = ? AND severity = 'warning' AND overridden = 0",
-          arguments: [cur.rowId]) ?? 0
-      }
-      var rejectionFindings: [StoredFinding] = []
-      if state == .rejected, let rowId = c.lastRejectedRowId {
-        rejectionFindings = try Rows.findings(db, submissionRowId: rowId)
-      }
-      bases.append(
-        BaseArrivalRow(
-          baseId: baseId,
-          baseNameZh: row["name_zh"],
-          reporterCode: row["reporter_code"],
-          state: state,
-          currentRevision: cur?.revision ?? 0,
-          accessionNumber: cur?.accession ?? "",
-          acceptedRevisions: c.accepted,
-          rejectedSubmissions: c.rejected,
-          warnings: warnings,
-          lastSubmissionAtMicros: c.lastAt,
-          lastRejectionFindings: rejectionFindings))
-    }
-
     var perReporter: [String: (last: Int64?, rejected: Int)] = [:]
     for row in try Row.fetchAll(
       db,
@@ -257,33 +218,46 @@ extension AggregatorDatabase {
       perReporter[row["reporter_code"]] = (row["last_at"], row["rejected"])
     }
 
-    let basesByReporter = Dictionary(grouping: bases, by: \.reporterCode)
-    let reporterRows = reporters.map { row -> ReporterArrivalRow in
-      let code: String = row["code"]
-      let own = basesByReporter[code] ?? []
-      let accepted = own.filter { $0.state == .accepted || $0.state == .acceptedLate }.count
-      return ReporterArrivalRow(
-        reporterCode: code,
+    var bases: [ArrivalFacts.Base] = []
+    for row in baseRows {
+      let baseId: String = row["base_id"]
+      let c = counts[baseId] ?? Counts()
+      let cur = current[baseId]
+      var base = ArrivalFacts.Base(
+        baseId: baseId,
         nameZh: row["name_zh"],
-        expected: own.count,
-        accepted: accepted,
-        rejected: own.filter { $0.state == .rejected }.count,
-        missing: own.count - accepted,
-        late: own.filter { $0.state == .acceptedLate }.count,
-        lastSubmissionAtMicros: perReporter[code]?.last,
-        rejectedSubmissions: perReporter[code]?.rejected ?? 0)
+        reporterCode: row["reporter_code"],
+        acceptedRevisions: c.accepted,
+        rejectedSubmissions: c.rejected,
+        lastSubmissionAtMicros: c.lastAt,
+        current: cur.map { (revision: $0.revision, accessionNumber: $0.accession) },
+        firstRevisionLate: firstLate[baseId] ?? false,
+        warnings: 0,
+        lastRejectionFindings: [])
+      if let cur {
+        base.warnings = try Int.fetchOne(
+          db,
+          sql: "SELECT COUNT(*) FROM findings WHERE submission_row_id = ? AND severity = 'warning' AND overridden = 0",
+          arguments: [cur.rowId]) ?? 0
+      }
+      if base.showsRejection, let rowId = c.lastRejectedRowId {
+        base.lastRejectionFindings = try Rows.findings(db, submissionRowId: rowId)
+      }
+      bases.append(base)
     }
-    return ArrivalStatus(reportYear: reportYear, reporters: reporterRows, bases: bases)
+
+    let facts = ArrivalFacts(
+      reporters: reporters.map { row in
+        let code: String = row["code"]
+        return ArrivalFacts.Reporter(
+          code: code, nameZh: row["name_zh"], lastSubmissionAtMicros: perReporter[code]?.last,
+          rejectedSubmissions: perReporter[code]?.rejected ?? 0)
+      },
+      bases: bases)
+    return facts.status(reportYear: reportYear)
   }
 
-  static func encodePageToken(_ rowId: Int64) -> String {
-    Data("s1:\(rowId)".utf8).base64EncodedString()
-  }
+  static func encodePageToken(_ rowId: Int64) -> String { SubmissionPage.token(before: rowId) }
 
-  static func decodePageToken(_ token: String) -> Int64? {
-    guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8),
-      text.hasPrefix("s1:"), let rowId = Int64(text.dropFirst(3)), rowId > 0
-    else { return nil }
-    return rowId
-  }
+  static func decodePageToken(_ token: String) -> Int64? { SubmissionPage.rowId(fromToken: token) }
 }

@@ -46,7 +46,7 @@ public final class AggregatorDatabase: Sendable {
   public let path: String
   let configuration: Configuration
   let pool: DatabasePool
-  let writer: IngestWriter
+  package let writer: IngestWriter
   let logger: Logger
 
   /// Opens (creating if needed) the store at `path` and brings its schema up to date.
@@ -78,7 +78,11 @@ public final class AggregatorDatabase: Sendable {
     }
     self.pool = pool
     self.writer = IngestWriter(
-      pool: pool,
+      commit: { [pool] requests, now, injector in
+        try await pool.write { db in
+          try IngestTransaction.decide(requests, db: db, nowMicros: now, path: path, faultInjector: injector)
+        }
+      },
       path: path,
       maxBatchSize: configuration.maxBatchSize,
       nowMicros: configuration.nowMicros,
