@@ -31,6 +31,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
   ],
   targets: [
     // libzmq from the system (Debian: libzmq3-dev). No pkgConfig: zmq.h is in /usr/include,
@@ -81,6 +82,15 @@ let package = Package(
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
+      ]
+    ),
+    // The same store on PostgreSQL (postgres-nio), for several aggregators sharing one database.
+    .target(
+      name: "AggregatorStorePostgres",
+      dependencies: [
+        "AggregatorStore",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
       ]
     ),
     // What every daemon shares: the Diagnostics service, CURVE key files.
@@ -250,6 +260,12 @@ let package = Package(
     .testTarget(
       name: "AggregatorStoreTests",
       dependencies: ["AggregatorStore", "HiTechDomain", .product(name: "GRDB", package: "GRDB.swift")]
+    ),
+    // One contract suite run against every backend (SQLite always; PostgreSQL when
+    // HITECH_TEST_POSTGRES_URL names a server, as Tests/run.sh does).
+    .testTarget(
+      name: "StoreContractTests",
+      dependencies: ["AggregatorStore", "AggregatorStorePostgres", "HiTechDomain"]
     ),
     .testTarget(
       name: "AggregatorTests",

@@ -11,9 +11,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 log() { echo "Tests/run.sh: $*" >&2; }
 
 # System packages: libzmq (the transport), protoc and the well-known types (generated-code
-# check, Python interop client), Python's pip, Chromium (the dashboard's headless-browser test).
+# check, Python interop client), Python's pip, Chromium (the dashboard's headless-browser test),
+# PostgreSQL (the store contract's PostgreSQL cases, several aggregators on one database).
 missing=()
-for package in libzmq3-dev protobuf-compiler libprotobuf-dev python3-pip chromium; do
+for package in libzmq3-dev protobuf-compiler libprotobuf-dev python3-pip chromium postgresql; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
@@ -37,6 +38,31 @@ proto-schemas/check-generated.sh
 
 log "building"
 swift build --build-tests
+
+# A throwaway PostgreSQL cluster (initdb in a temporary folder, a unix socket in that folder, no
+# TCP port), stopped and removed on exit. initdb refuses to run as root: as root, the cluster
+# runs as the `postgres` user the package made.
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+if [[ -z "$pg_bin" ]]; then
+  log "no PostgreSQL server binaries under /usr/lib/postgresql; install the postgresql package"
+  exit 1
+fi
+pg_dir="$(mktemp -d /tmp/hitech-pg.XXXXXX)"
+as_pg() { if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+stop_postgres() {
+  as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
+trap stop_postgres EXIT
+[[ "$(id -u)" == 0 ]] && chown postgres "$pg_dir"
+pg_user="$(as_pg id -un)"
+as_pg "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U "$pg_user" -E UTF8 --no-sync >"$pg_dir/initdb.log" 2>&1 \
+  || { cat "$pg_dir/initdb.log" >&2; exit 1; }
+as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
+  -o "-c listen_addresses='' -c unix_socket_directories='$pg_dir' -c port=5432 -c max_connections=400" start >/dev/null \
+  || { cat "$pg_dir/server.log" >&2; exit 1; }
+export HITECH_TEST_POSTGRES_URL="postgres://$pg_user@/postgres?host=$pg_dir&port=5432"
+log "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') for the tests at $HITECH_TEST_POSTGRES_URL"
 
 log "testing"
 if [[ $# -gt 0 ]]; then
