@@ -115,6 +115,7 @@ let package = Package(
       dependencies: [
         "HiTechDomain",
         "AggregatorStore",
+        "AggregatorStorePostgres",
         "HiTechSchema",
         "ZeroMQ",
         "ZeroMQTransport",

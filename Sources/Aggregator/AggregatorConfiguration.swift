@@ -11,7 +11,7 @@ import Foundation
 /// { "aggregator": {
 ///     "endpoint": "tcp://0.0.0.0:7400",
 ///     "secretKeyPath": "/etc/hitech/keys/aggregator.key",
-///     "databasePath": "/var/lib/hitech/aggregator.sqlite",
+///     "store": "sqlite:/var/lib/hitech/aggregator.sqlite",
 ///     "maxMessageBytes": 1048576,
 ///     "yearOnYearJumpPercent": 300,
 ///     "statusPath": "/run/hitech/aggregator.status.json",
@@ -25,7 +25,7 @@ public struct AggregatorConfiguration: Sendable, Hashable {
   /// allowed only on loopback or ipc endpoints (for tests and local demos): without CURVE
   /// there is no reporter identity, so every submission is refused with `unauthenticated`.
   public var secretKeyPath: String?
-  /// The SQLite store.
+  /// The SQLite store's file, used when `store` is not set.
   public var databasePath: String
   /// The largest submission accepted, in bytes.
   public var maxMessageBytes: Int
@@ -36,6 +36,10 @@ public struct AggregatorConfiguration: Sendable, Hashable {
   /// Where the monitoring dashboard, its JSON API and `/metrics` are served over HTTP,
   /// `host:port` (a bare port means 127.0.0.1); `nil` serves none.
   public var dashboardListen: String?
+  /// Which database holds the store: `sqlite:PATH` or `postgres://USER@HOST:PORT/DATABASE`
+  /// (see ``StoreLocation``); `nil` means `sqlite:` + ``databasePath``. Environment:
+  /// `HITECH_AGGREGATOR_STORE`.
+  public var store: String?
 
   public init(
     endpoint: String = "tcp://127.0.0.1:7400",
@@ -44,7 +48,8 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     maxMessageBytes: Int = 1 << 20,
     yearOnYearJumpPercent: Int = 300,
     statusPath: String? = nil,
-    dashboardListen: String? = nil
+    dashboardListen: String? = nil,
+    store: String? = nil
   ) {
     self.endpoint = endpoint
     self.secretKeyPath = secretKeyPath
@@ -53,6 +58,7 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     self.yearOnYearJumpPercent = yearOnYearJumpPercent
     self.statusPath = statusPath
     self.dashboardListen = dashboardListen
+    self.store = store
   }
 
   /// Reads the `aggregator` scope of `reader`, keeping the defaults for absent keys.
@@ -66,7 +72,8 @@ public struct AggregatorConfiguration: Sendable, Hashable {
       maxMessageBytes: scope.int(forKey: "maxMessageBytes", default: defaults.maxMessageBytes),
       yearOnYearJumpPercent: scope.int(forKey: "yearOnYearJumpPercent", default: defaults.yearOnYearJumpPercent),
       statusPath: scope.string(forKey: "statusPath"),
-      dashboardListen: scope.string(forKey: "dashboard.listen")
+      dashboardListen: scope.string(forKey: "dashboard.listen"),
+      store: scope.string(forKey: "store")
     )
     try validate()
   }
@@ -103,6 +110,11 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     return (host.isEmpty ? "127.0.0.1" : host, port)
   }
 
+  /// The database the store is in: ``store``, else the SQLite file ``databasePath``.
+  public var storeLocation: StoreLocation {
+    get throws { try StoreLocation(store ?? "sqlite:" + databasePath) }
+  }
+
   func validate() throws {
     if let dashboardListen {
       guard let address = dashboardAddress, (0...65535).contains(address.port) else {
@@ -117,6 +129,9 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     }
     guard !databasePath.isEmpty else {
       throw Problem(key: "databasePath", rule: "must name a file")
+    }
+    if let store {
+      do { _ = try StoreLocation(store) } catch { throw Problem(key: "store", rule: "sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (\(error))") }
     }
     if secretKeyPath == nil {
       let local = endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://")

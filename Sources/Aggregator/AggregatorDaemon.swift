@@ -34,10 +34,7 @@ public struct AggregatorDaemon: Sendable {
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = MonitoringMetrics.makeFactory(registry: registry)
     let metrics = configuration.dashboardAddress == nil ? IngestMetrics.none : IngestMetrics(factory: metricsFactory)
-    let database = try AggregatorDatabase(
-      path: configuration.databasePath,
-      configuration: .init(onBatch: { metrics.recordBatch($0) }),
-      logger: logger)
+    let database = try await configuration.storeLocation.open(onBatch: { metrics.recordBatch($0) }, logger: logger)
     try await Registry.seedReporters(database, actor: "aggregator")
     let keys = RegisteredKeys(database: database, logger: logger)
     try await keys.reload()
@@ -102,7 +99,7 @@ public struct AggregatorDaemon: Sendable {
         tasks.addTask {
           let endpoint = try await transport.listeningEndpoint()
           logger.info("aggregator listening", metadata: [
-            "zmq.endpoint": "\(endpoint)", "store.path": "\(configuration.databasePath)",
+            "zmq.endpoint": "\(endpoint)", "store.location": "\(database.location)",
             "curve": "\(configuration.secretKeyPath != nil)",
           ])
           onListening(endpoint)

@@ -5,20 +5,27 @@ import DaemonSupport
 import Foundation
 import Logging
 
-/// Options shared by the commands that work on the aggregator's store file.
+/// Options shared by the commands that work on the aggregator's store.
 struct StoreOptions: ParsableArguments {
   @Option(help: "The aggregator's SQLite store (default: $HITECH_AGGREGATOR_DATABASE_PATH or aggregator.sqlite).")
   var database: String = ProcessInfo.processInfo.environment["HITECH_AGGREGATOR_DATABASE_PATH"] ?? "aggregator.sqlite"
 
+  @Option(
+    name: .customLong("store"),
+    help: "The store: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (default: $HITECH_AGGREGATOR_STORE, else --database).")
+  var storeOption: String? = ProcessInfo.processInfo.environment["HITECH_AGGREGATOR_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+
   @Option(help: "Who is acting, for the audit log (default: $USER).")
   var actor: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
-  func open() throws -> AggregatorDatabase {
-    try AggregatorDatabase(
-      path: database,
-      configuration: .init(verifyIntegrityOnOpen: false),
-      logger: Logger(label: "hitech.registry", factory: { _ in SwiftLogNoOpLogHandler() })
-    )
+  /// The store named by --store, else the SQLite file --database.
+  var location: StoreLocation {
+    get throws { try StoreLocation(storeOption ?? "sqlite:" + database) }
+  }
+
+  func open() async throws -> any ReportStore {
+    try await location.open(
+      verifyIntegrity: false, logger: Logger(label: "hitech.registry", factory: { _ in SwiftLogNoOpLogHandler() }))
   }
 }
 
@@ -47,7 +54,7 @@ struct RegistryCommand: AsyncParsableCommand {
         print("\(error)")
         throw ExitCode(65)  // EX_DATAERR
       }
-      let database = try store.open()
+      let database = try await store.open()
       try await Registry.seedReporters(database, actor: store.actor)
       for reporter in reporters { try await database.upsertReporter(reporter, actor: store.actor) }
       let known = Set(try await database.reporters().map(\.code))
@@ -68,7 +75,7 @@ struct RegistryCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-      let database = try store.open()
+      let database = try await store.open()
       try await Registry.seedReporters(database, actor: store.actor)
       for reporter in try await database.reporters() {
         print("\(reporter.code)  \(reporter.kind.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0))  \(reporter.nameZh)  \(reporter.nameEn)")
@@ -83,8 +90,8 @@ struct RegistryCommand: AsyncParsableCommand {
     @Option(help: "Only this reporter's bases.") var reporter: String?
 
     func run() async throws {
-      let database = try store.open()
-      for base in try await database.bases(reporterCode: reporter) {
+      let database = try await store.open()
+      for base in try await database.bases(reporterCode: reporter, includeWithdrawn: true) {
         print("\(base.baseId)  \(base.reporterCode)  \(base.kind.rawValue)  \(base.level.rawValue)  \(base.fields.joined(separator: ";"))  \(base.status.rawValue)  \(base.nameZh)")
       }
       try await database.close()
@@ -124,7 +131,7 @@ struct RegistryCommand: AsyncParsableCommand {
 
     func run() async throws {
       let key = try CurveKeyFile.readPublicKey(publicKey)
-      let database = try store.open()
+      let database = try await store.open()
       try await Registry.seedReporters(database, actor: store.actor)
       if let reporter {
         try await database.registerKey(key.z85, reporterCode: reporter, comment: comment, actor: store.actor)
@@ -147,7 +154,7 @@ struct RegistryCommand: AsyncParsableCommand {
 
     func run() async throws {
       let key = try CurveKeyFile.readPublicKey(publicKey)
-      let database = try store.open()
+      let database = try await store.open()
       try await database.retireKey(key.z85, actor: store.actor)
       try await database.close()
       print("retired \(key.z85)")
@@ -159,11 +166,11 @@ struct RegistryCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-      let database = try store.open()
-      for key in try await database.keys() {
+      let database = try await store.open()
+      for key in try await database.keys(reporterCode: nil, includeRetired: true) {
         print("\(key.publicKeyZ85)  \(key.reporterCode)  \(key.isActive ? "active" : "retired")  \(key.comment)")
       }
-      for key in try await database.principalKeys() {
+      for key in try await database.principalKeys(includeRetired: true) {
         print("\(key.publicKeyZ85)  \(key.identity)  \(key.isActive ? "active" : "retired")  \(key.comment)")
       }
       try await database.close()
@@ -192,7 +199,7 @@ struct RoundsCommand: AsyncParsableCommand {
       guard let policy = RoundRecord.LatePolicy(rawValue: latePolicy) else {
         throw ValidationError("--late-policy: accept_mark_late or refuse")
       }
-      let database = try store.open()
+      let database = try await store.open()
       try await database.setRound(RoundRecord(reportYear: year, state: state, latePolicy: policy), actor: store.actor)
       try await database.close()
       print("round \(year): \(state.rawValue) (\(policy.rawValue))")
@@ -204,7 +211,7 @@ struct RoundsCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-      let database = try store.open()
+      let database = try await store.open()
       for round in try await database.rounds() {
         print("\(round.reportYear)  \(round.state.rawValue)  \(round.latePolicy.rawValue)")
       }

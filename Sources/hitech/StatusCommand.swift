@@ -1,3 +1,4 @@
+import Aggregator
 import AggregatorStore
 import ArgumentParser
 import Foundation
@@ -32,8 +33,8 @@ struct StatusCommand: AsyncParsableCommand {
   @Flag(help: "Print JSON (the dashboard API's RoundStatus) instead of tables.") var json = false
 
   func run() async throws {
-    guard FileManager.default.fileExists(atPath: store.database) else {
-      fail("no aggregator store at \(store.database) (give --database or set HITECH_AGGREGATOR_DATABASE_PATH)")
+    if case .sqlite(let path) = try store.location, !FileManager.default.fileExists(atPath: path) {
+      fail("no aggregator store at \(path) (give --database or --store, or set HITECH_AGGREGATOR_DATABASE_PATH or HITECH_AGGREGATOR_STORE)")
     }
     var filter = ArrivalFilter()
     if let state {
@@ -49,7 +50,7 @@ struct StatusCommand: AsyncParsableCommand {
       filter.field = field
     }
 
-    let database = try store.open()
+    let database = try await store.open()
     let result: Result<(String, StatusReport.ExitCode), StatusFailure>
     do {
       result = try await report(database, filter: filter)
@@ -72,7 +73,7 @@ struct StatusCommand: AsyncParsableCommand {
   }
 
   private func report(
-    _ database: AggregatorDatabase, filter: ArrivalFilter
+    _ database: any ReportStore, filter: ArrivalFilter
   ) async throws -> Result<(String, StatusReport.ExitCode), StatusFailure> {
     var filter = filter
     let rounds = try await database.rounds()
@@ -91,7 +92,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
     let status = try await database.arrivalStatus(reportYear: round.reportYear, reporterCode: filter.reporterCode)
     let fieldsByBase = Dictionary(
-      try await database.bases(reporterCode: filter.reporterCode).map { ($0.baseId, $0.fields) }, uniquingKeysWith: { a, _ in a })
+      try await database.bases(reporterCode: filter.reporterCode, includeWithdrawn: true).map { ($0.baseId, $0.fields) }, uniquingKeysWith: { a, _ in a })
     let shown = filter.apply(to: status, fieldsByBase: fieldsByBase)
     let now = AggregatorDatabase.systemNowMicros()
     let text =

@@ -43,4 +43,28 @@ struct AggregatorConfigurationTests {
       #expect(problem.description.contains("aggregator.yearOnYearJumpPercent"))
     }
   }
+
+  @Test("the store is the SQLite file by default, or aggregator.store (HITECH_AGGREGATOR_STORE)")
+  func store() async throws {
+    let path = try file(#"{"aggregator": {"databasePath": "/tmp/a.sqlite"}}"#)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let plain = try await AggregatorConfiguration.load(file: path, environment: [:])
+    #expect(try plain.storeLocation == .sqlite(path: "/tmp/a.sqlite"))
+    let url = "postgres://hitech:secret@db.example:5433/hitech?sslmode=require"
+    let postgres = try await AggregatorConfiguration.load(file: path, environment: ["HITECH_AGGREGATOR_STORE": url])
+    #expect(try postgres.storeLocation == .postgres(url: url))
+    #expect(try postgres.storeLocation.description == "postgres://hitech@db.example:5433/hitech?sslmode=require")
+    let socket = try StoreLocation("postgres://hitech@/hitech?host=/run/postgresql")
+    #expect(socket.description == "postgres://hitech@/hitech?host=/run/postgresql&port=5432")
+    #expect(try StoreLocation("sqlite:/var/lib/x.sqlite") == .sqlite(path: "/var/lib/x.sqlite"))
+    for bad in ["mysql://x@y/z", "postgres://x@y:99999/z", "postgres://x@y/z?sslmode=maybe", "sqlite:"] {
+      do {
+        _ = try await AggregatorConfiguration.load(file: nil, environment: ["HITECH_AGGREGATOR_STORE": bad])
+        Issue.record("the store \(bad) was accepted")
+      } catch let problem as AggregatorConfiguration.Problem {
+        #expect(problem.key == "store")
+        #expect(!problem.description.contains("secret"))
+      }
+    }
+  }
 }
