@@ -273,6 +273,7 @@ let package = Package(
       dependencies: [
         "Aggregator",
         "AggregatorStore",
+        "AggregatorStorePostgres",
         "HiTechDomain",
         "HiTechSchema",
         "DaemonSupport",

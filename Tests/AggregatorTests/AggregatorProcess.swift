@@ -12,6 +12,8 @@ final class AggregatorProcess: @unchecked Sendable {
   let directory: URL
   let endpoint: String
   let serverKeys: CurveKeyPair
+  /// `aggregator.store` when not the SQLite file `databasePath` (e.g. a `postgres://` URL).
+  let store: String?
   private(set) var nodeKeys: [String: CurveKeyPair] = [:]
   private var process: Process?
 
@@ -43,21 +45,32 @@ final class AggregatorProcess: @unchecked Sendable {
 
   /// Makes the folder, keys for `reporters`, the configuration, imports the sample registry,
   /// registers the keys and opens the round of `year`.
-  init(reporters: [String], year: Int = 2025, latePolicy: String = "accept_mark_late") throws {
+  ///
+  /// With `sharing`, the aggregator is a second one on the other's store (`store` must name a
+  /// database both can reach): same server key, same node keys, nothing imported again.
+  init(
+    reporters: [String], year: Int = 2025, latePolicy: String = "accept_mark_late", store: String? = nil,
+    sharing other: AggregatorProcess? = nil
+  ) throws {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent("aggregator-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     endpoint = try Self.unusedLoopbackEndpoint()
-    let keysDirectory = directory.appendingPathComponent("keys").path
-    serverKeys = try CurveKeyFile.generate(name: "aggregator", in: keysDirectory).keyPair
-    let config: [String: Any] = [
-      "aggregator": [
-        "endpoint": endpoint,
-        "secretKeyPath": "\(keysDirectory)/aggregator.key",
-        "databasePath": databasePath,
-        "statusPath": statusPath,
-      ]
+    self.store = store ?? other?.store
+    let keysDirectory = (other?.directory ?? directory).appendingPathComponent("keys").path
+    serverKeys =
+      if let other { other.serverKeys } else { try CurveKeyFile.generate(name: "aggregator", in: keysDirectory).keyPair }
+    var settings: [String: Any] = [
+      "endpoint": endpoint,
+      "secretKeyPath": "\(keysDirectory)/aggregator.key",
+      "databasePath": databasePath,
+      "statusPath": statusPath,
     ]
-    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+    if let store = self.store { settings["store"] = store }
+    try JSONSerialization.data(withJSONObject: ["aggregator": settings]).write(to: URL(fileURLWithPath: configPath))
+    if let other {
+      nodeKeys = other.nodeKeys
+      return
+    }
     let registry = Self.repositoryRoot.appendingPathComponent("deploy/sample/registry.json").path
     try runCLI(["registry", "import", registry])
     for reporter in reporters {
@@ -78,7 +91,7 @@ final class AggregatorProcess: @unchecked Sendable {
   func runCLI(_ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = try Self.executable
-    process.arguments = arguments + ["--database", databasePath, "--actor", "test"]
+    process.arguments = arguments + (store.map { ["--store", $0] } ?? ["--database", databasePath]) + ["--actor", "test"]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
