@@ -31,6 +31,9 @@ extension ZeroMQTransport {
       public var maxRequestMessageBytes: Int
       /// Largest response message a handler may send; a larger one fails with `resourceExhausted`.
       public var maxResponseMessageBytes: Int
+      /// Largest request metadata (the sum of its keys' and values' sizes) an OPEN may carry;
+      /// a larger one is refused with `resourceExhausted`.
+      public var maxRequestMetadataBytes: Int
       /// Silence after which a client connection is probed; no answer within the timeout drops it.
       public var heartbeatInterval: Duration
       public var heartbeatTimeout: Duration
@@ -66,6 +69,7 @@ extension ZeroMQTransport {
       public init(
         maxRequestMessageBytes: Int = 4 * 1024 * 1024,
         maxResponseMessageBytes: Int = 4 * 1024 * 1024,
+        maxRequestMetadataBytes: Int = 64 * 1024,
         heartbeatInterval: Duration = .seconds(1),
         heartbeatTimeout: Duration = .seconds(3),
         shutdownLinger: Duration = .seconds(1),
@@ -82,6 +86,7 @@ extension ZeroMQTransport {
       ) {
         self.maxRequestMessageBytes = maxRequestMessageBytes
         self.maxResponseMessageBytes = maxResponseMessageBytes
+        self.maxRequestMetadataBytes = maxRequestMetadataBytes
         self.heartbeatInterval = heartbeatInterval
         self.heartbeatTimeout = heartbeatTimeout
         self.shutdownLinger = shutdownLinger

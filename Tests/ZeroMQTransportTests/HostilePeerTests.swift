@@ -124,6 +124,23 @@ struct HostilePeerTests {
     }
   }
 
+  @Test("request metadata beyond the limit gets RESOURCE_EXHAUSTED")
+  func metadataLimit() async throws {
+    let configuration = Self.configuration { $0.maxRequestMetadataBytes = 1000 }
+    try await withTransportServer(configuration: configuration) { transport, endpoint in
+      let peer = try RawPeer(endpoint: endpoint)
+      defer { peer.close() }
+      let pairs = (0..<20).map { ("x-note-\($0)", String(repeating: "v", count: 100)) }
+      try peer.unary(stream: 1, "big", metadata: pairs)
+      let status = try await peer.status(of: 1)
+      #expect(status?.code == 8)
+      #expect(status?.message.contains("metadata") == true)
+      try peer.unary(stream: 2, "small", metadata: Array(pairs.prefix(5)))
+      #expect(try await peer.status(of: 2)?.code == 0)
+      #expect(try await eventually { transport.activeStreamCount == 0 })
+    }
+  }
+
   @Test("a stream that sends nothing within the idle limit is cancelled and freed")
   func idleStream() async throws {
     let configuration = Self.configuration { $0.streamIdleTimeout = .milliseconds(500) }

@@ -551,6 +551,23 @@ private final class ServerSocketLoop: SocketLoop {
       answer(key, Status(code: .resourceExhausted, message: "The server has \(configuration.maxStreams) calls open, the most it takes."))
       return
     }
+    var metadataBytes = 0
+    for (key, value) in metadata {
+      switch value {
+      case .string(let text): metadataBytes += key.utf8.count + text.utf8.count
+      case .binary(let bytes): metadataBytes += key.utf8.count + bytes.count
+      }
+    }
+    guard metadataBytes <= configuration.maxRequestMetadataBytes else {
+      answer(
+        key,
+        Status(
+          code: .resourceExhausted,
+          message: "The request metadata has \(metadataBytes) bytes; this server accepts at most \(configuration.maxRequestMetadataBytes)."
+        )
+      )
+      return
+    }
     var metadata = metadata
     let timeout: Duration?
     switch RequestMetadataCheck.check(&metadata) {
