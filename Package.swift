@@ -216,6 +216,45 @@ let package = Package(
       ],
       swiftSettings: grpcAvailability
     ),
+    // Fuzzing harnesses (Fuzz/README.md), one executable per parser of hostile bytes. An
+    // ordinary build replays inputs (the committed corpus and regressions, in FuzzTests);
+    // Fuzz/run.sh builds them with -sanitize=fuzzer,address into .build-fuzz.
+    .target(name: "CLibFuzzer", path: "Fuzz/Sources/CLibFuzzer"),
+    .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Fuzz/Sources/FuzzSupport"),
+    .executableTarget(
+      name: "fuzz-wire",
+      dependencies: ["FuzzSupport", "ZeroMQ", "ZeroMQTransport", .product(name: "GRPCCore", package: "grpc-swift-2")],
+      path: "Fuzz/Sources/fuzz-wire",
+      swiftSettings: grpcAvailability
+    ),
+    .executableTarget(
+      name: "fuzz-submission",
+      dependencies: [
+        "FuzzSupport", "HiTechDomain", "HiTechSchema", "DaemonSupport",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      path: "Fuzz/Sources/fuzz-submission"
+    ),
+    .executableTarget(
+      name: "fuzz-message-file",
+      dependencies: ["FuzzSupport", "ProvinceNode", "HiTechSchema", "DaemonSupport"],
+      path: "Fuzz/Sources/fuzz-message-file"
+    ),
+    .executableTarget(
+      name: "fuzz-sheet",
+      dependencies: ["FuzzSupport", "ProvinceNode", "HiTechSchema", "DaemonSupport"],
+      path: "Fuzz/Sources/fuzz-sheet"
+    ),
+    .executableTarget(
+      name: "fuzz-registry",
+      dependencies: ["FuzzSupport", "Aggregator", "AggregatorStore"],
+      path: "Fuzz/Sources/fuzz-registry"
+    ),
+    .executableTarget(
+      name: "fuzz-configuration",
+      dependencies: ["FuzzSupport", "Aggregator", "ProvinceNode", "Coordinator"],
+      path: "Fuzz/Sources/fuzz-configuration"
+    ),
     .testTarget(
       name: "ZeroMQTests",
       dependencies: ["ZeroMQ"]
@@ -316,6 +355,10 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
       ]
+    ),
+    // Replays Fuzz/corpus/ and Fuzz/regressions/ through the fuzz-* executables built beside it.
+    .testTarget(
+      name: "FuzzTests"
     ),
     .testTarget(
       name: "HiTechSchemaTests",

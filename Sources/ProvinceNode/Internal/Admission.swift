@@ -6,7 +6,7 @@ import SwiftProtobuf
 
 /// What the spool decides about a claimed file before it may be sent: unreadable (quarantine),
 /// refused by the local checks (rejected, never sent), or a submission ready to send.
-enum Admission {
+package enum Admission {
   case quarantine(reason: String)
   case reject(report: String)
   case accept(Ndrc_Hitech_V1_Submission)
@@ -17,7 +17,7 @@ enum Admission {
   /// Reads a message file (`.pb` binary, `.json` proto3 JSON), checks its envelope as the
   /// aggregator would, and validates its report with the shared rule set, knowing only the
   /// report year (no round, no registry: those are the aggregator's).
-  static func judge(bytes: [UInt8], name: String) -> Admission {
+  package static func judge(bytes: [UInt8], name: String) -> Admission {
     if bytes.isEmpty {
       return .quarantine(reason: "the file is empty (0 bytes); was it written in place instead of renamed when complete?")
     }
@@ -86,7 +86,7 @@ enum Admission {
   /// The submission as sent: the id from the journal, the content hash, and `created_at` set
   /// to the claim time when the file has none. Deterministic: the same file and journal record
   /// give the same message on every retry and after every restart.
-  static func outgoing(_ submission: Ndrc_Hitech_V1_Submission, id: String, claimedAtMillis: Int64) throws -> Ndrc_Hitech_V1_Submission {
+  package static func outgoing(_ submission: Ndrc_Hitech_V1_Submission, id: String, claimedAtMillis: Int64) throws -> Ndrc_Hitech_V1_Submission {
     var message = submission
     message.submissionID = id
     if !message.hasCreatedAt {

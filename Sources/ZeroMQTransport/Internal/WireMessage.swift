@@ -6,7 +6,7 @@ import ZeroMQ
 ///
 /// Header frame, 10 bytes: protocol version (`0x01`), kind, stream id (`UInt64`, big-endian).
 @available(gRPCSwift 2.0, *)
-enum WireMessage: Sendable, Equatable {
+package enum WireMessage: Sendable, Equatable {
   /// Client → server: starts a stream. Frames: method path, then metadata key/value frame pairs.
   case open(method: String, metadata: Metadata)
   /// Either way: one serialized message. Frames: the bytes.
@@ -51,7 +51,7 @@ enum WireMessage: Sendable, Equatable {
   // MARK: - Encoding
 
   /// The frames of this message on stream `streamID`.
-  func frames(streamID: UInt64) -> [ZMQMessage] {
+  package func frames(streamID: UInt64) -> [ZMQMessage] {
     var frames = [Self.header(kind: kind, streamID: streamID)]
     switch self {
     case .open(let method, let metadata):
@@ -97,7 +97,7 @@ enum WireMessage: Sendable, Equatable {
   // MARK: - Decoding
 
   /// Why frames could not be decoded.
-  enum DecodingError: Error, Equatable {
+  package enum DecodingError: Error, Equatable {
     /// The header frame is missing, short, or of another protocol version: nothing can be
     /// answered, not even which stream it was.
     case unreadableHeader(String)
@@ -108,7 +108,7 @@ enum WireMessage: Sendable, Equatable {
   }
 
   /// Decodes one message from its frames (without any routing-id frame).
-  static func decode(
+  package static func decode(
     _ frames: ArraySlice<ZMQMessage>,
     maxMessageBytes: Int
   ) -> Result<(streamID: UInt64, message: WireMessage), DecodingError> {

@@ -1,0 +1,1 @@
+// The header declares libFuzzer's driver; there is nothing to compile here.
