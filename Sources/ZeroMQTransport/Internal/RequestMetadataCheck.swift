@@ -14,13 +14,13 @@ import GRPCCore
 /// at most once per call. A value GRPCCore cannot read (8 digits) is rewritten to the same
 /// deadline, rounded up, in a coarser unit.
 @available(gRPCSwift 2.0, *)
-enum RequestMetadataCheck {
+package enum RequestMetadataCheck {
   static let timeoutKey = "grpc-timeout"
   static let timeoutRule = "1 to 8 ASCII digits then one unit of H, M, S, m, u, n"
 
   /// The deadline the metadata asks for, or why the call must be refused
   /// (with STATUS INVALID_ARGUMENT). May rewrite `metadata`'s `grpc-timeout` value.
-  static func check(_ metadata: inout Metadata) -> Result<Duration?, Problem> {
+  package static func check(_ metadata: inout Metadata) -> Result<Duration?, Problem> {
     var found: String?
     var count = 0
     for value in metadata[timeoutKey] {
@@ -44,7 +44,7 @@ enum RequestMetadataCheck {
     return .success(duration(amount, unit))
   }
 
-  struct Problem: Error {
+  package struct Problem: Error {
     let message: String
     init(_ message: String) { self.message = message }
   }
