@@ -75,4 +75,9 @@ else
   HITECH_BROWSER_TEST=1 swift test --skip-build --filter BrowserTests
   log "testing the whole local federation as real processes (one round at two days per second)"
   Tests/federation-check.sh "$(swift build --show-bin-path)/hitech"
+  # FuzzTests above replayed every committed fuzz input; this keeps the sanitizer build working.
+  if [[ "${HITECH_SKIP_FUZZ:-}" != 1 ]]; then
+    log "fuzzing the wire decoder briefly with the sanitizers (Fuzz/run.sh; HITECH_SKIP_FUZZ=1 skips)"
+    Fuzz/run.sh wire 2000
+  fi
 fi
