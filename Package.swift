@@ -328,7 +328,7 @@ let package = Package(
       name: "ProvinceNodeTests",
       dependencies: [
         "ProvinceNode", "HiTechSchema", "HiTechDomain",
-        "Aggregator", "AggregatorStore", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
+        "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
       ]
     ),

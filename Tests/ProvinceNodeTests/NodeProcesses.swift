@@ -1,4 +1,5 @@
 import AggregatorStore
+import AggregatorStorePostgres
 import DaemonSupport
 import Foundation
 import GRPCCore
@@ -17,6 +18,8 @@ final class AggregatorUnderTest: @unchecked Sendable {
   let endpoint: String
   let serverKeys: CurveKeyPair
   let keysDirectory: String
+  /// `aggregator.store` when not the SQLite file `databasePath` (a `postgres://` URL).
+  let store: String?
   private var process: Process?
 
   var databasePath: String { directory.appendingPathComponent("aggregator.sqlite").path }
@@ -42,20 +45,27 @@ final class AggregatorUnderTest: @unchecked Sendable {
   /// - Parameter loadBases: how many more bases (`LOAD-110000-0001`…) to register for reporter
   ///   110000 besides the sample registry, for backlogs larger than the 2 × 1,000 (base, year)
   ///   pairs of its two sample bases (each takes one first revision per year 2000…2999).
-  init(reporters: [String], years: [Int], loadBases: Int = 0) async throws {
+  ///
+  /// With `sharing`, a second aggregator process on the other's store (a `postgres://` URL both
+  /// reach) and keys: nothing is imported again.
+  init(
+    reporters: [String], years: [Int], loadBases: Int = 0, store: String? = nil, sharing other: AggregatorUnderTest? = nil
+  ) async throws {
     directory = FileManager.default.temporaryDirectory.appendingPathComponent("node-e2e-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     endpoint = try Self.unusedLoopbackEndpoint()
-    keysDirectory = directory.appendingPathComponent("keys").path
-    serverKeys = try CurveKeyFile.generate(name: "aggregator", in: keysDirectory).keyPair
-    let config: [String: Any] = [
-      "aggregator": [
-        "endpoint": endpoint,
-        "secretKeyPath": "\(keysDirectory)/aggregator.key",
-        "databasePath": databasePath,
-      ]
+    self.store = store ?? other?.store
+    keysDirectory = other?.keysDirectory ?? directory.appendingPathComponent("keys").path
+    serverKeys =
+      if let other { other.serverKeys } else { try CurveKeyFile.generate(name: "aggregator", in: keysDirectory).keyPair }
+    var settings: [String: Any] = [
+      "endpoint": endpoint,
+      "secretKeyPath": "\(keysDirectory)/aggregator.key",
+      "databasePath": databasePath,
     ]
-    try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+    if let store = self.store { settings["store"] = store }
+    try JSONSerialization.data(withJSONObject: ["aggregator": settings]).write(to: URL(fileURLWithPath: configPath))
+    if other != nil { return }
     let registry = Self.repositoryRoot.appendingPathComponent("deploy/sample/registry.json").path
     try runCLI(["registry", "import", registry])
     if loadBases > 0 {
@@ -80,7 +90,7 @@ final class AggregatorUnderTest: @unchecked Sendable {
       try runCLI(["registry", "register-key", "--reporter", reporter, "--public-key", generated.publicKeyPath])
     }
     // Many rounds at once: straight into the store (the daemon is not running yet).
-    let database = try AggregatorDatabase(path: databasePath, logger: Logger(label: "test.rounds"))
+    let database = try await openStore()
     for year in years {
       try await database.setRound(RoundRecord(reportYear: year, state: .open, latePolicy: .acceptMarkLate), actor: "test")
     }
@@ -96,7 +106,7 @@ final class AggregatorUnderTest: @unchecked Sendable {
   func runCLI(_ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = try Self.executable
-    process.arguments = arguments + ["--database", databasePath, "--actor", "test"]
+    process.arguments = arguments + (store.map { ["--store", $0] } ?? ["--database", databasePath]) + ["--actor", "test"]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
@@ -139,6 +149,20 @@ final class AggregatorUnderTest: @unchecked Sendable {
     throw TestFailure("the aggregator did not answer within 30 s: \(log())")
   }
 
+  /// SIGKILL: no shutdown code runs.
+  func kill9() {
+    guard let process else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    self.process = nil
+  }
+
+  /// The store this aggregator runs on, opened in the test process.
+  func openStore() async throws -> any ReportStore {
+    if let store { return try await PostgresReportStore.open(store, logger: Logger(label: "test.store")) }
+    return try AggregatorDatabase(path: databasePath, logger: Logger(label: "test.store"))
+  }
+
   /// SIGTERM, then waits.
   @discardableResult
   func terminate() -> Int32 {
@@ -153,12 +177,13 @@ final class AggregatorUnderTest: @unchecked Sendable {
 
   /// Every stored submission of `reporter` for `years`: submission id → how many rows.
   func storedSubmissionIds(reporter: String, years: [Int]) async throws -> [String: Int] {
-    let database = try AggregatorDatabase(path: databasePath, logger: Logger(label: "test.check"))
+    let database = try await openStore()
     var counts: [String: Int] = [:]
     for year in years {
       var token: String? = nil
       repeat {
-        let page = try await database.submissions(reporterCode: reporter, reportYear: year, pageSize: 1000, pageToken: token)
+        let page = try await database.submissions(
+          reporterCode: reporter, reportYear: year, baseId: nil, pageSize: 1000, pageToken: token)
         for receipt in page.receipts { counts[receipt.submissionId, default: 0] += 1 }
         token = page.nextPageToken
       } while token != nil
