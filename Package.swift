@@ -311,6 +311,7 @@ let package = Package(
       name: "AggregatorTests",
       dependencies: [
         "Aggregator",
+        "HiTechTestSupport",
         "AggregatorStore",
         "AggregatorStorePostgres",
         "HiTechDomain",
@@ -327,7 +328,7 @@ let package = Package(
     .testTarget(
       name: "ProvinceNodeTests",
       dependencies: [
-        "ProvinceNode", "HiTechSchema", "HiTechDomain",
+        "ProvinceNode", "HiTechSchema", "HiTechDomain", "HiTechTestSupport",
         "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
       ]
@@ -359,6 +360,17 @@ let package = Package(
     // Replays Fuzz/corpus/ and Fuzz/regressions/ through the fuzz-* executables built beside it.
     .testTarget(
       name: "FuzzTests"
+    ),
+    // What the end-to-end test targets share: the aggregator process fixture.
+    .target(
+      name: "HiTechTestSupport",
+      dependencies: [
+        "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "HiTechSchema", "ZeroMQ", "ZeroMQTransport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Tests/HiTechTestSupport",
+      swiftSettings: grpcAvailability
     ),
     .testTarget(
       name: "HiTechSchemaTests",

@@ -3,8 +3,10 @@ import AggregatorStore
 import Foundation
 import GRPCCore
 import HiTechSchema
+import HiTechTestSupport
 import Logging
 import Testing
+import ZeroMQ
 
 /// The aggregator as a real process: started, stopped with SIGTERM, killed with SIGKILL.
 @Suite("The aggregator daemon as a process", .serialized, .timeLimit(.minutes(5)))
@@ -93,21 +95,5 @@ enum DaemonSupportKeys {
   static func generate(name: String, in directory: String) throws -> (publicKeyPath: String, keyPair: CurveKeyPair) {
     let generated = try CurveKeyFile.generate(name: name, in: directory)
     return (generated.publicKeyPath, generated.keyPair)
-  }
-}
-
-import ZeroMQ
-import ZeroMQTransport
-
-extension AggregatorProcess {
-  /// A client with keys that the fixture did not make.
-  func withNode<Result: Sendable>(
-    as reporter: String,
-    keys: CurveKeyPair,
-    _ body: @Sendable (GRPCClient<ZeroMQTransport.Client>) async throws -> Result
-  ) async throws -> Result {
-    let transport = ZeroMQTransport.Client(
-      endpoint: endpoint, security: .curveClient(keyPair: keys, serverPublicKey: serverKeys.publicKey))
-    return try await withGRPCClient(transport: transport) { try await body($0) }
   }
 }

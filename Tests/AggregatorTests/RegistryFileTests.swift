@@ -1,6 +1,7 @@
 import Aggregator
 import AggregatorStore
 import Foundation
+import HiTechTestSupport
 import Testing
 
 @Suite("Registry files")

@@ -3,6 +3,7 @@ import AggregatorStore
 import Foundation
 import GRPCCore
 import HiTechSchema
+import HiTechTestSupport
 import Logging
 import SwiftProtobuf
 import Testing

@@ -3,6 +3,7 @@ import DaemonSupport
 import Foundation
 import GRPCCore
 import HiTechSchema
+import HiTechTestSupport
 import Logging
 import Testing
 

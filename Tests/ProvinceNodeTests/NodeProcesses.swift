@@ -4,202 +4,43 @@ import DaemonSupport
 import Foundation
 import GRPCCore
 import HiTechSchema
+import HiTechTestSupport
 import Logging
 import ProvinceNode
 import Testing
 import ZeroMQ
 import ZeroMQTransport
 
-/// A trimmed copy of AggregatorTests' `AggregatorProcess` (test targets cannot import each
-/// other): a real `hitech aggregator run` process with its own folder, keys, the sample registry,
-/// registered node keys and open rounds for the given years.
-final class AggregatorUnderTest: @unchecked Sendable {
-  let directory: URL
-  let endpoint: String
-  let serverKeys: CurveKeyPair
-  let keysDirectory: String
-  /// `aggregator.store` when not the SQLite file `databasePath` (a `postgres://` URL).
-  let store: String?
-  private var process: Process?
+/// The aggregator fixture is `HiTechTestSupport.AggregatorProcess`, shared with the other
+/// end-to-end tests; this name and initializer are what these tests were written against.
+typealias AggregatorUnderTest = AggregatorProcess
 
-  var databasePath: String { directory.appendingPathComponent("aggregator.sqlite").path }
-  var configPath: String { directory.appendingPathComponent("aggregator.json").path }
-  var logPath: String { directory.appendingPathComponent("aggregator.log").path }
-  var serverPublicKeyPath: String { keysDirectory + "/aggregator.pub" }
-  func secretKeyPath(_ reporter: String) -> String { keysDirectory + "/\(reporter).key" }
-
-  static var executable: URL {
-    get throws {
-      let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hitech")
-      guard FileManager.default.isExecutableFile(atPath: url.path) else {
-        throw TestFailure("\(url.path) is missing: build it first with `swift build --build-tests`")
-      }
-      return url
-    }
-  }
-
-  static var repositoryRoot: URL {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-  }
-
+extension AggregatorProcess {
   /// - Parameter loadBases: how many more bases (`LOAD-110000-0001`…) to register for reporter
   ///   110000 besides the sample registry, for backlogs larger than the 2 × 1,000 (base, year)
   ///   pairs of its two sample bases (each takes one first revision per year 2000…2999).
   ///
   /// With `sharing`, a second aggregator process on the other's store (a `postgres://` URL both
   /// reach) and keys: nothing is imported again.
-  init(
+  convenience init(
     reporters: [String], years: [Int], loadBases: Int = 0, store: String? = nil, sharing other: AggregatorUnderTest? = nil
   ) async throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("node-e2e-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    endpoint = try Self.unusedLoopbackEndpoint()
-    self.store = store ?? other?.store
-    keysDirectory = other?.keysDirectory ?? directory.appendingPathComponent("keys").path
-    serverKeys =
-      if let other { other.serverKeys } else { try CurveKeyFile.generate(name: "aggregator", in: keysDirectory).keyPair }
-    var settings: [String: Any] = [
-      "endpoint": endpoint,
-      "secretKeyPath": "\(keysDirectory)/aggregator.key",
-      "databasePath": databasePath,
-    ]
-    if let store = self.store { settings["store"] = store }
-    try JSONSerialization.data(withJSONObject: ["aggregator": settings]).write(to: URL(fileURLWithPath: configPath))
+    let bases: [[String: Any]] = loadBases == 0 ? [] : (1...loadBases).map { index in
+      [
+        "baseId": NodeSamples.loadBase(index), "nameZh": "北京负载测试基地\(index)", "nameEn": "Beijing load test base \(index)",
+        "kind": "BASE_KIND_SPECIALIZED", "fields": ["FIELD_INFORMATION"], "level": "BASE_LEVEL_NATIONAL",
+        "reporterCode": "110000", "cityCode": "110100", "cityNameZh": "北京市",
+        "recognition": [
+          "documentNumber": "测试[2010]\(index)号", "date": ["year": 2010, "month": 6, "day": 1],
+          "level": "BASE_LEVEL_NATIONAL", "issuer": "TEST",
+        ] as [String: Any],
+        "status": "BASE_STATUS_ACTIVE", "firstReportYear": 2000,
+      ]
+    }
+    try self.init(reporters: reporters, years: [], extraBases: bases, store: store, sharing: other)
     if other != nil { return }
-    let registry = Self.repositoryRoot.appendingPathComponent("deploy/sample/registry.json").path
-    try runCLI(["registry", "import", registry])
-    if loadBases > 0 {
-      let bases: [[String: Any]] = (1...loadBases).map { index in
-        [
-          "baseId": NodeSamples.loadBase(index), "nameZh": "北京负载测试基地\(index)", "nameEn": "Beijing load test base \(index)",
-          "kind": "BASE_KIND_SPECIALIZED", "fields": ["FIELD_INFORMATION"], "level": "BASE_LEVEL_NATIONAL",
-          "reporterCode": "110000", "cityCode": "110100", "cityNameZh": "北京市",
-          "recognition": [
-            "documentNumber": "测试[2010]\(index)号", "date": ["year": 2010, "month": 6, "day": 1],
-            "level": "BASE_LEVEL_NATIONAL", "issuer": "TEST",
-          ] as [String: Any],
-          "status": "BASE_STATUS_ACTIVE", "firstReportYear": 2000,
-        ]
-      }
-      let path = directory.appendingPathComponent("load-bases.json")
-      try JSONSerialization.data(withJSONObject: ["bases": bases]).write(to: path)
-      try runCLI(["registry", "import", path.path])
-    }
-    for reporter in reporters {
-      let generated = try CurveKeyFile.generate(name: reporter, in: keysDirectory)
-      try runCLI(["registry", "register-key", "--reporter", reporter, "--public-key", generated.publicKeyPath])
-    }
     // Many rounds at once: straight into the store (the daemon is not running yet).
-    let database = try await openStore()
-    for year in years {
-      try await database.setRound(RoundRecord(reportYear: year, state: .open, latePolicy: .acceptMarkLate), actor: "test")
-    }
-    try await database.close()
-  }
-
-  deinit {
-    if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    try? FileManager.default.removeItem(at: directory)
-  }
-
-  @discardableResult
-  func runCLI(_ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = try Self.executable
-    process.arguments = arguments + (store.map { ["--store", $0] } ?? ["--database", databasePath]) + ["--actor", "test"]
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-      throw TestFailure("hitech \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)")
-    }
-    return text
-  }
-
-  /// Starts the daemon and waits until it answers Diagnostics over CURVE as `reporter`.
-  func start(answeringAs reporter: String) async throws {
-    let process = Process()
-    process.executableURL = try Self.executable
-    process.arguments = ["aggregator", "run", "--config", configPath]
-    if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-    let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-    logFile.seekToEndOfFile()
-    process.standardOutput = logFile
-    process.standardError = logFile
-    try process.run()
-    self.process = process
-    let keys = try CurveKeyFile.readKeyPair(secretKeyPath: secretKeyPath(reporter))
-    let deadline = ContinuousClock.now + .seconds(30)
-    while ContinuousClock.now < deadline {
-      guard process.isRunning else { throw TestFailure("the aggregator exited at start: \(log())") }
-      let transport = ZeroMQTransport.Client(endpoint: endpoint, security: .curveClient(keyPair: keys, serverPublicKey: serverKeys.publicKey))
-      let identity = try? await withGRPCClient(transport: transport) { client in
-        var options = CallOptions.defaults
-        options.timeout = .seconds(2)
-        return try await Ndrc_Hitech_V1_Diagnostics.Client(wrapping: client)
-          .whoAmI(Ndrc_Hitech_V1_WhoAmIRequest(), options: options).authenticatedIdentity
-      }
-      if identity == reporter { return }
-      try await Task.sleep(for: .milliseconds(100))
-    }
-    throw TestFailure("the aggregator did not answer within 30 s: \(log())")
-  }
-
-  /// SIGKILL: no shutdown code runs.
-  func kill9() {
-    guard let process else { return }
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
-    self.process = nil
-  }
-
-  /// The store this aggregator runs on, opened in the test process.
-  func openStore() async throws -> any ReportStore {
-    if let store { return try await PostgresReportStore.open(store, logger: Logger(label: "test.store")) }
-    return try AggregatorDatabase(path: databasePath, logger: Logger(label: "test.store"))
-  }
-
-  /// SIGTERM, then waits.
-  @discardableResult
-  func terminate() -> Int32 {
-    guard let process else { return -1 }
-    process.terminate()
-    process.waitUntilExit()
-    self.process = nil
-    return process.terminationStatus
-  }
-
-  func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-  /// Every stored submission of `reporter` for `years`: submission id → how many rows.
-  func storedSubmissionIds(reporter: String, years: [Int]) async throws -> [String: Int] {
-    let database = try await openStore()
-    var counts: [String: Int] = [:]
-    for year in years {
-      var token: String? = nil
-      repeat {
-        let page = try await database.submissions(
-          reporterCode: reporter, reportYear: year, baseId: nil, pageSize: 1000, pageToken: token)
-        for receipt in page.receipts { counts[receipt.submissionId, default: 0] += 1 }
-        token = page.nextPageToken
-      } while token != nil
-    }
-    try await database.close()
-    return counts
-  }
-
-  static func unusedLoopbackEndpoint() throws -> String {
-    let context = try ZMQContext()
-    let socket = try ZMQSocket(context: context, type: .router)
-    try socket.set(.linger(.zero))
-    try socket.bind("tcp://127.0.0.1:*")
-    let endpoint = socket.lastEndpoint!
-    socket.close()
-    return endpoint
+    try await openRounds(years)
   }
 }
 
