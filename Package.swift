@@ -372,6 +372,16 @@ let package = Package(
       path: "Tests/HiTechTestSupport",
       swiftSettings: grpcAvailability
     ),
+    // A raw DEALER peer that breaks the wire's rules against the real aggregator process.
+    .testTarget(
+      name: "HostilePeerTests",
+      dependencies: [
+        "HiTechTestSupport", "HiTechSchema", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: grpcAvailability
+    ),
     .testTarget(
       name: "HiTechSchemaTests",
       dependencies: [

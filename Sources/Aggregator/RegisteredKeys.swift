@@ -8,15 +8,17 @@ import ZeroMQ
 ///
 /// The ZAP handler must answer without waiting on the database, so the policy is an
 /// in-memory allow list that this service reloads from the store at start-up and then every
-/// ``refreshInterval``: a key registered or retired with the CLI (another process) takes
-/// effect for new connections within that interval.
+/// ``refreshInterval`` (1 s): a key registered or retired with the CLI (another process) takes
+/// effect within that interval (plus one reload), for new connections and for connections
+/// opened before it alike: the transport asks the list again at every call, and a call from a
+/// retired key is answered `unauthenticated` before any service runs, so nothing is stored.
 public struct RegisteredKeys: Service {
   public let allowList = CurveAllowList()
   public let refreshInterval: Duration
   private let database: any RegistryStore
   private let logger: Logger
 
-  public init(database: any RegistryStore, refreshInterval: Duration = .seconds(2), logger: Logger) {
+  public init(database: any RegistryStore, refreshInterval: Duration = .seconds(1), logger: Logger) {
     self.database = database
     self.refreshInterval = refreshInterval
     self.logger = logger

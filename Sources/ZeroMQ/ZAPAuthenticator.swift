@@ -30,13 +30,36 @@ public enum ZAPDecision: Sendable, Hashable {
 }
 
 /// Decides who may connect. Called on the authenticator's thread; must not block for long.
+///
+/// A connection is authenticated once, at its handshake; ``stillAllows(publicKey:userID:)``
+/// lets a server ask again later (at every call) whether that connection's key is still
+/// admitted as the same identity, so that revoking a key also ends what a connection opened
+/// before the revocation may do.
 public protocol ZAPPolicy: Sendable {
   func decide(_ request: ZAPRequest) -> ZAPDecision
+
+  /// Whether a CURVE client authenticated earlier with `publicKey` as `userID` would still be
+  /// admitted as `userID` now. Called for every new call of a connection; must not block.
+  func stillAllows(publicKey: CurveKey, userID: String) -> Bool
+}
+
+extension ZAPPolicy {
+  /// Asks ``decide(_:)`` again with a CURVE request for `publicKey` (no domain, no address):
+  /// true when it allows the key as the same `userID`.
+  public func stillAllows(publicKey: CurveKey, userID: String) -> Bool {
+    let request = ZAPRequest(
+      domain: "", address: "", routingID: [], mechanism: "CURVE", credentials: [publicKey.bytes]
+    )
+    if case .allow(let current) = decide(request) { return current == userID }
+    return false
+  }
 }
 
 /// A ZAP policy that accepts CURVE clients whose public key is listed, with the user id listed
 /// beside it, and refuses everything else (other mechanisms included). The list can change at
-/// run time; a change applies to new connections.
+/// run time; a change applies to new connections at once, and to calls on connections opened
+/// before it when the server asks ``stillAllows(publicKey:userID:)`` (the ZeroMQ transport
+/// does, at every call).
 public final class CurveAllowList: ZAPPolicy {
   private let entries: Mutex<[CurveKey: String]>
 
@@ -70,15 +93,27 @@ public final class CurveAllowList: ZAPPolicy {
     }
     return .allow(userID: userID)
   }
+
+  public func stillAllows(publicKey: CurveKey, userID: String) -> Bool {
+    entries.withLock { $0[publicKey] } == userID
+  }
 }
 
 /// A ZAP handler (RFC 27) for one context: a thread that owns a REP socket bound to
 /// `inproc://zeromq.zap.01` and answers libzmq's authentication requests with a ``ZAPPolicy``.
 ///
+/// An accepted CURVE client's reply carries, besides the `User-Id`, the metadata property
+/// ``curveKeyProperty`` (its public key in Z85). libzmq attaches ZAP metadata to every message
+/// of the connection, so a server reads it with `zmq_msg_gets` (``ZMQMessage/property(_:)``)
+/// and knows which key a connection authenticated with, for as long as it lasts.
+///
 /// Start it before any server socket of the context accepts connections. A context has at
 /// most one ZAP handler.
 public final class ZAPAuthenticator: Sendable {
   public static let endpoint = "inproc://zeromq.zap.01"
+  /// The connection metadata property naming the client's CURVE public key (40 characters of
+  /// Z85), readable on every message of an accepted CURVE connection.
+  public static let curveKeyProperty = "X-Curve-Key"
 
   /// What the handler thread and the owner share.
   private final class Shared: Sendable {
@@ -178,9 +213,9 @@ public final class ZAPAuthenticator: Sendable {
   ) -> [ZMQMessage] {
     let version = frames.first?.bytes ?? []
     let requestID = frames.count > 1 ? frames[1].bytes : []
-    func answer(_ code: String, _ text: String, userID: String = "") -> [ZMQMessage] {
+    func answer(_ code: String, _ text: String, userID: String = "", metadata: [UInt8] = []) -> [ZMQMessage] {
       [ZMQMessage(string: "1.0"), ZMQMessage(requestID), ZMQMessage(string: code),
-       ZMQMessage(string: text), ZMQMessage(string: userID), ZMQMessage()]
+       ZMQMessage(string: text), ZMQMessage(string: userID), ZMQMessage(metadata)]
     }
     guard frames.count >= 6, version == Array("1.0".utf8) else {
       return answer("500", "malformed ZAP request")
@@ -196,9 +231,29 @@ public final class ZAPAuthenticator: Sendable {
     decisions?.withLock { $0.append((request, decision)) }
     switch decision {
     case .allow(let userID):
-      return answer("200", "OK", userID: userID)
+      var metadata: [UInt8] = []
+      if let key = request.curvePublicKey {
+        metadata = encodeProperties([(curveKeyProperty, Array(key.z85.utf8))])
+      }
+      return answer("200", "OK", userID: userID, metadata: metadata)
     case .deny(let reason):
       return answer("400", reason)
     }
+  }
+
+  /// ZMTP metadata (RFC 23/37, the format of RFC 27's metadata frame): for each property a
+  /// 1-byte name length, the name, a 4-byte big-endian value length, the value.
+  static func encodeProperties(_ properties: [(name: String, value: [UInt8])]) -> [UInt8] {
+    var bytes: [UInt8] = []
+    for (name, value) in properties {
+      let nameBytes = Array(name.utf8)
+      precondition(nameBytes.count <= 255, "a ZMTP property name has at most 255 bytes")
+      bytes.append(UInt8(nameBytes.count))
+      bytes.append(contentsOf: nameBytes)
+      let count = UInt32(value.count)
+      bytes.append(contentsOf: [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)])
+      bytes.append(contentsOf: value)
+    }
+    return bytes
   }
 }

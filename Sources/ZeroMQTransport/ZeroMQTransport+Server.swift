@@ -195,6 +195,7 @@ extension ZeroMQTransport {
       let localPeer = "zmq:\(connection.boundEndpoint)"
       let counters = self.counters
       let gracePeriod = configuration.shutdownGracePeriod
+      let security = self.security
       await withDiscardingTaskGroup { group in
         for await start in starts {
           counters.handlers.add(1, ordering: .relaxed)
@@ -209,6 +210,12 @@ extension ZeroMQTransport {
                 cancellation: handle
               )
               context.transportSpecific = start.peer
+              if let refusal = security.refusal(of: start.peer) {
+                // Revoked since the handshake: no handler runs, nothing is done for the call.
+                try? await start.rpcStream.outbound.write(.status(refusal, [:]))
+                await start.rpcStream.outbound.finish()
+                return
+              }
               // A cancelled RPC (deadline passed, client gone, shutdown) never waits for credit
               // from a client that may never send it, nor (unless the server is only asking it
               // to wind down) for requests that may never come.
@@ -245,6 +252,26 @@ extension ZeroMQTransport {
       }
       connection?.commands.enqueue(.beginShutdown)
     }
+  }
+}
+
+@available(gRPCSwift 2.0, *)
+extension ZeroMQTransport.Security {
+  /// Why a call from `peer` is refused before its handler runs, or `nil` to run it: on a CURVE
+  /// server, a connection whose key the policy no longer admits as the identity it was
+  /// authenticated as (the key was revoked or re-registered after the handshake).
+  func refusal(of peer: ZeroMQPeer) -> Status? {
+    guard case .curveServer(_, let policy, _) = mode else { return nil }
+    guard let key = peer.curvePublicKey, let userID = peer.userID else {
+      return Status(code: .unauthenticated, message: "This connection carries no authenticated CURVE key.")
+    }
+    guard policy.stillAllows(publicKey: key, userID: userID) else {
+      return Status(
+        code: .unauthenticated,
+        message: "The CURVE key of this connection is no longer registered as \(userID); reconnect with a registered key."
+      )
+    }
+    return nil
   }
 }
 

@@ -46,7 +46,10 @@ extension ZeroMQTransport {
     }
 
     /// A CURVE server whose ZAP handler asks `policy` about every client. The identity the
-    /// policy returns reaches handlers as ``ZeroMQPeer/userID``.
+    /// policy returns reaches handlers as ``ZeroMQPeer/userID``. The server asks the policy
+    /// again at every call (``ZAPPolicy/stillAllows(publicKey:userID:)``): a call on a
+    /// connection whose key the policy no longer admits as the same identity is answered
+    /// `unauthenticated` before any handler runs.
     public static func curveServer(
       keyPair: CurveKeyPair,
       policy: any ZAPPolicy,
@@ -69,11 +72,15 @@ public struct ZeroMQPeer: ServerContext.TransportSpecific, Hashable {
   public var address: String
   /// The routing id the ROUTER socket knows this connection by.
   public var routingID: [UInt8]
+  /// The CURVE public key the connection authenticated with (the ZAP handler's
+  /// `X-Curve-Key` metadata), or `nil` on an unauthenticated socket.
+  public var curvePublicKey: CurveKey?
 
-  public init(userID: String?, address: String, routingID: [UInt8]) {
+  public init(userID: String?, address: String, routingID: [UInt8], curvePublicKey: CurveKey? = nil) {
     self.userID = userID
     self.address = address
     self.routingID = routingID
+    self.curvePublicKey = curvePublicKey
   }
 }
 

@@ -147,7 +147,7 @@ struct RegistryCommand: AsyncParsableCommand {
   struct RetireKey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "retire-key",
-      abstract: "Stop admitting a CURVE public key (for new connections, within seconds)."
+      abstract: "Stop admitting a CURVE public key, on new and open connections, within two seconds."
     )
     @OptionGroup var store: StoreOptions
     @Option(help: "The public key file.") var publicKey: String

@@ -243,6 +243,8 @@ struct CurveTests {
     let frames = try #require(try receive(server))
     #expect(frames[1].string == "hello")
     #expect(frames[1].property("User-Id") == "330200")
+    // The ZAP reply's metadata names the key on every message of the connection.
+    #expect(frames[1].property(ZAPAuthenticator.curveKeyProperty) == allowed.publicKey.z85)
 
     let bad = try client(stranger)
     try bad.send(bytes: Array("let me in".utf8))
@@ -258,6 +260,34 @@ struct CurveTests {
     try later.send(bytes: Array("now?".utf8))
     let admitted = try #require(try receive(server))
     #expect(admitted[1].property("User-Id") == "210200")
+  }
+
+  @Test("an allow list is asked again about a connection's key: revoked or re-registered, it no longer allows")
+  func stillAllows() throws {
+    let key = try CurveKeyPair.generate().publicKey
+    let list = CurveAllowList([key: "330200"])
+    #expect(list.stillAllows(publicKey: key, userID: "330200"))
+    #expect(!list.stillAllows(publicKey: key, userID: "210200"))
+    list.allow(key, as: "210200")
+    #expect(!list.stillAllows(publicKey: key, userID: "330200"))
+    list.revoke(key)
+    #expect(!list.stillAllows(publicKey: key, userID: "210200"))
+
+    /// A policy without its own answer asks `decide` again.
+    struct OnlyDecides: ZAPPolicy {
+      let key: CurveKey
+      func decide(_ request: ZAPRequest) -> ZAPDecision {
+        request.curvePublicKey == key ? .allow(userID: "330200") : .deny(reason: "no")
+      }
+    }
+    #expect(OnlyDecides(key: key).stillAllows(publicKey: key, userID: "330200"))
+    #expect(!OnlyDecides(key: key).stillAllows(publicKey: try CurveKeyPair.generate().publicKey, userID: "330200"))
+  }
+
+  @Test("ZAP metadata is encoded as ZMTP properties")
+  func zapMetadata() {
+    let bytes = ZAPAuthenticator.encodeProperties([("X-A", Array("bc".utf8))])
+    #expect(bytes == [3] + Array("X-A".utf8) + [0, 0, 0, 2] + Array("bc".utf8))
   }
 
   @Test("a malformed ZAP request is answered with status 500")

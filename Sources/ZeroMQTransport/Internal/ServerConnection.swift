@@ -587,7 +587,7 @@ private final class ServerSocketLoop: SocketLoop {
       method: String(path[path.index(after: slash)...])
     )
     let userID = frame.property("User-Id").flatMap { $0.isEmpty ? nil : $0 }
-    let peer = ZeroMQPeer(userID: userID, address: frame.property("Peer-Address") ?? "", routingID: key.routingID)
+    let peer = ZeroMQPeer(userID: userID, address: frame.property("Peer-Address") ?? "", routingID: key.routingID, curvePublicKey: frame.property(ZAPAuthenticator.curveKeyProperty).flatMap { try? CurveKey(z85: $0) })
 
     let (requests, continuation) = AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.makeStream()
     let stream = ServerStream(
