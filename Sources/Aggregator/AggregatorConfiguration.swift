@@ -92,6 +92,16 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     return try AggregatorConfiguration(reader: ConfigReader(providers: providers))
   }
 
+  /// The lock file that keeps a second daemon off a SQLite store: `<path>.lock` (see
+  /// ``DaemonSupport/StateLock``); nil for a PostgreSQL store, which several aggregator
+  /// processes share by design.
+  public var stateLockPath: String? {
+    switch try? storeLocation {
+    case .sqlite(let path): path + ".lock"
+    case .postgres, nil: nil
+    }
+  }
+
   /// A configuration the daemon cannot run with, naming the key and the rule.
   public struct Problem: Error, CustomStringConvertible, Hashable {
     public let key: String

@@ -34,6 +34,11 @@ public struct AggregatorDaemon: Sendable {
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = MonitoringMetrics.makeFactory(registry: registry)
     let metrics = configuration.dashboardAddress == nil ? IngestMetrics.none : IngestMetrics(factory: metricsFactory)
+    // One daemon per SQLite store: held for the life of the process (the kernel releases it on
+    // any exit). A separate file, so that SQLite's own locking still lets the CLI write the
+    // store. A PostgreSQL store is shared by design: no lock.
+    let lock = try configuration.stateLockPath.map { try StateLock(path: $0, guarding: "the store \($0.dropLast(".lock".count))") }
+    defer { withExtendedLifetime(lock) {} }
     let database = try await configuration.storeLocation.open(onBatch: { metrics.recordBatch($0) }, logger: logger)
     try await Registry.seedReporters(database, actor: "aggregator")
     let keys = RegisteredKeys(database: database, logger: logger)

@@ -207,6 +207,10 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
     public var description: String { "coordinator.\(key): \(rule)" }
   }
 
+  /// The lock file that keeps a second daemon off the store: `<storePath>.lock` (see
+  /// ``DaemonSupport/StateLock``).
+  public var stateLockPath: String { storePath + ".lock" }
+
   /// The RoundControl endpoint in effect.
   public var effectiveControlEndpoint: String {
     if let controlEndpoint { return controlEndpoint }

@@ -49,7 +49,8 @@ public struct CoordinatorDaemon: Sendable {
   }
 
   /// Runs until a signal stops it. Throws at start when a key file is unreadable (or the secret
-  /// key is not mode 0600), the rubric is invalid, or the store cannot be opened.
+  /// key is not mode 0600), the rubric is invalid, another coordinator runs on the store
+  /// (``DaemonSupport/StateLock/InUse``), or the store cannot be opened.
   /// - Parameter onListening: called with the bound control endpoint once operators can connect.
   public func run(
     signals: [UnixSignal] = [.sigterm, .sigint],
@@ -59,6 +60,10 @@ public struct CoordinatorDaemon: Sendable {
     let serverKey = try CurveKeyFile.readPublicKey(configuration.aggregatorPublicKeyPath)
     let rubric = try Self.rubric(configuration)
     let clock = clockOverride ?? Self.clock(configuration.clock)
+    // One daemon per store, held for the life of the process; a separate file, so that the
+    // operator commands still read and write the store while the daemon runs.
+    let lock = try StateLock(path: configuration.stateLockPath, guarding: "the store \(configuration.storePath)")
+    defer { withExtendedLifetime(lock) {} }
     let store = try CoordinatorStore(path: configuration.storePath, logger: logger)
     let link = RoundRelayLink(
       endpoint: configuration.aggregatorEndpoint,

@@ -23,8 +23,9 @@ public struct NodeDaemon: Sendable {
   }
 
   /// Runs until a signal stops it. Throws at start when a key file is unreadable or the secret
-  /// key file is not mode 0600 (``DaemonSupport/CurveKeyFile/Problem``), or the spool cannot be
-  /// opened.
+  /// key file is not mode 0600 (``DaemonSupport/CurveKeyFile/Problem``), when another daemon
+  /// runs on the spool (``DaemonSupport/StateLock/InUse``: the spool's `.lock` is held for the
+  /// life of the process), or the spool cannot be opened.
   /// - Parameter onStarted: called once the watcher is in place and the spool recovered.
   public func run(
     signals: [UnixSignal] = [.sigterm, .sigint],
@@ -32,6 +33,10 @@ public struct NodeDaemon: Sendable {
   ) async throws {
     let keyPair = try CurveKeyFile.readKeyPair(secretKeyPath: configuration.secretKeyPath)
     let serverKey = try CurveKeyFile.readPublicKey(configuration.aggregatorPublicKeyPath)
+    try FileSystem.makeDirectory(configuration.spoolDirectory)
+    let lock = try StateLock(
+      path: StateLock.path(inFolder: configuration.spoolDirectory), guarding: "the spool \(configuration.spoolDirectory)")
+    defer { withExtendedLifetime(lock) {} }
     let spool = try Spool(directory: configuration.spoolDirectory, logger: logger)
     spool.faultInjector = spoolFaults
     let watcher = try OutboxWatcher(directory: spool.outboxPath)

@@ -1,5 +1,6 @@
 import Aggregator
 import ArgumentParser
+import DaemonSupport
 import Foundation
 import Logging
 
@@ -15,7 +16,9 @@ struct AggregatorCommand: AsyncParsableCommand {
       abstract: "Run the aggregator until SIGTERM or SIGINT.",
       discussion: """
         Reads the JSON configuration file (see deploy/aggregator.example.json) with HITECH_AGGREGATOR_*
-        environment variables overriding its keys, e.g. HITECH_AGGREGATOR_DATABASE_PATH.
+        environment variables overriding its keys, e.g. HITECH_AGGREGATOR_DATABASE_PATH. Exit status
+        78 when the configuration is unusable; 75 when another aggregator runs on the same store
+        (its <databasePath>.lock is held; the message names the holder's PID).
         """
     )
 
@@ -42,6 +45,9 @@ struct AggregatorCommand: AsyncParsableCommand {
       }
       do {
         try await AggregatorDaemon(configuration: configuration, logger: logger).run()
+      } catch let error as StateLock.InUse {
+        logger.critical("cannot start: \(error)")
+        throw ExitCode(StateLock.exitStatus)  // EX_TEMPFAIL
       } catch {
         logger.critical("the aggregator stopped on an error: \(error)")
         throw ExitCode(1)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Assessment
 import Coordinator
+import DaemonSupport
 import Foundation
 import GRPCCore
 import HiTechSchema
@@ -45,7 +46,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
   struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Run the coordinator until SIGTERM or SIGINT.",
-      discussion: "See deploy/coordinator.example.json and proto-schemas/COORDINATOR.md for the keys."
+      discussion: """
+        See deploy/coordinator.example.json and proto-schemas/COORDINATOR.md for the keys. Exit
+        status 78 when the configuration is unusable; 75 when another coordinator runs on the
+        same store (its <storePath>.lock is held; the message names the holder's PID).
+        """
     )
     @OptionGroup var options: ConfigOption
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -68,6 +73,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
       }
       do {
         try await CoordinatorDaemon(configuration: configuration, logger: logger).run()
+      } catch let error as StateLock.InUse {
+        logger.critical("cannot start: \(error)")
+        throw ExitCode(StateLock.exitStatus)  // EX_TEMPFAIL
       } catch {
         logger.critical("the coordinator stopped on an error: \(error)")
         throw ExitCode(1)

@@ -17,7 +17,9 @@ struct NodeCommand: AsyncParsableCommand {
       discussion: """
         Reads the JSON configuration file (scope "node", see README) with HITECH_NODE_*
         environment variables overriding its keys, e.g. HITECH_NODE_SPOOL_DIRECTORY. Exit status
-        78 when the configuration or a key file is unusable (the secret key file must be 0600).
+        78 when the configuration or a key file is unusable (the secret key file must be 0600);
+        75 when another node runs on the same spool (its <spool>/.lock is held; the message
+        names the holder's PID).
         """
     )
 
@@ -46,6 +48,9 @@ struct NodeCommand: AsyncParsableCommand {
       }
       do {
         try await NodeDaemon(configuration: configuration, logger: logger).run()
+      } catch let error as StateLock.InUse {
+        logger.critical("cannot start: \(error)")
+        throw ExitCode(StateLock.exitStatus)  // EX_TEMPFAIL
       } catch {
         logger.critical("the node stopped on an error: \(error)")
         throw ExitCode(1)
