@@ -12,7 +12,7 @@ import Foundation
 ///     "endpoint": "tcp://0.0.0.0:7400",
 ///     "secretKeyPath": "/etc/hitech/keys/aggregator.key",
 ///     "store": "sqlite:/var/lib/hitech/aggregator.sqlite",
-///     "maxMessageBytes": 1048576,
+///     "maxMessageBytes": 4194304,
 ///     "yearOnYearJumpPercent": 300,
 ///     "statusPath": "/run/hitech/aggregator.status.json",
 ///     "dashboard": { "listen": "127.0.0.1:8480" }
@@ -27,7 +27,9 @@ public struct AggregatorConfiguration: Sendable, Hashable {
   public var secretKeyPath: String?
   /// The SQLite store's file, used when `store` is not set.
   public var databasePath: String
-  /// The largest submission accepted, in bytes.
+  /// The largest request message accepted, in bytes (default 4 MiB, as in gRPC and
+  /// `proto-schemas/WIRE.md` §5). A larger request is answered `RESOURCE_EXHAUSTED` on a
+  /// connection that stays open; frames over twice this limit make libzmq drop the connection.
   public var maxMessageBytes: Int
   /// Year-on-year changes beyond this percentage (e.g. 300 = ×3 or ÷3) are warnings.
   public var yearOnYearJumpPercent: Int
@@ -45,7 +47,7 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     endpoint: String = "tcp://127.0.0.1:7400",
     secretKeyPath: String? = nil,
     databasePath: String = "aggregator.sqlite",
-    maxMessageBytes: Int = 1 << 20,
+    maxMessageBytes: Int = 4 << 20,
     yearOnYearJumpPercent: Int = 300,
     statusPath: String? = nil,
     dashboardListen: String? = nil,

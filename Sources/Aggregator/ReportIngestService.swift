@@ -184,7 +184,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
       throw RPCError(code: .invalidArgument, message: "R-SCHEMA-VERSION schema_version: this aggregator reads SCHEMA_VERSION_V1, got \(request.schemaVersion)")
     }
     guard Self.isValidSubmissionID(request.submissionID) else {
-      throw RPCError(code: .invalidArgument, message: "R-SUBMISSION-ID submission_id: 1 to 128 characters of letters, digits, '-', '_' or '.'")
+      throw RPCError(code: .invalidArgument, message: "R-SUBMISSION-ID submission_id: 1 to 64 characters of letters, digits, '-', '_' or '.'")
     }
     guard request.reporterCode.isEmpty || request.reporterCode == reporter else {
       throw RPCError(
@@ -261,8 +261,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
   }
 
   static func isValidSubmissionID(_ id: String) -> Bool {
-    (1...128).contains(id.utf8.count)
-      && id.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+    EnvelopeRule.isValidSubmissionID(id)
   }
 
   // MARK: - Edges

@@ -18,7 +18,7 @@ struct AggregatorConfigurationTests {
     #expect(plain.endpoint == "tcp://127.0.0.1:7410")
     #expect(plain.databasePath == "/tmp/a.sqlite")
     #expect(plain.yearOnYearJumpPercent == 250)
-    #expect(plain.maxMessageBytes == 1 << 20)
+    #expect(plain.maxMessageBytes == 4 << 20)
     let overridden = try await AggregatorConfiguration.load(
       file: path, environment: ["HITECH_AGGREGATOR_DATABASE_PATH": "/tmp/b.sqlite", "HITECH_AGGREGATOR_MAX_MESSAGE_BYTES": "2048"])
     #expect(overridden.databasePath == "/tmp/b.sqlite")

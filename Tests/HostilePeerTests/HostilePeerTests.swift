@@ -68,4 +68,73 @@ struct HostilePeerTests {
     #expect(identity == "440300")
     #expect(aggregator.terminate() == 0)
   }
+
+  // MARK: - 9. Limits and the contract of Submit
+
+  @Test("with the default limit a 4 MiB request is answered, and larger ones are RESOURCE_EXHAUSTED on a live connection")
+  func messageSizeLimit() async throws {
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    try await aggregator.start()
+    let limit = 4 * 1024 * 1024
+    var configuration = ZeroMQTransport.Client.Configuration()
+    configuration.maxRequestMessageBytes = 3 * limit
+    try await aggregator.withNode(Self.reporter, configuration: configuration) { client in
+      let ingest = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client)
+      let diagnostics = Ndrc_Hitech_V1_Diagnostics.Client(wrapping: client)
+      var options = CallOptions.defaults
+      options.timeout = .seconds(30)
+
+      // Exactly 4 MiB: past the transport, answered by the service for what it says.
+      let exact = try HostileSamples.submission(base: "SAMPLE-110000-01", serializedSize: limit)
+      do {
+        _ = try await ingest.submit(exact, options: options)
+      } catch let error as RPCError {
+        #expect(![.resourceExhausted, .unavailable, .deadlineExceeded].contains(error.code), "4 MiB: \(error)")
+      }
+
+      // One byte over, and twice the limit: RESOURCE_EXHAUSTED, and the connection still serves.
+      for size in [limit + 1, 2 * limit] {
+        let large = try HostileSamples.submission(base: "SAMPLE-110000-01", serializedSize: size)
+        let refused = await #expect(throws: RPCError.self) { try await ingest.submit(large, options: options) }
+        #expect(refused?.code == .resourceExhausted, "\(size) bytes: \(refused.map { "\($0)" } ?? "stored")")
+        var ping = Ndrc_Hitech_V1_PingRequest()
+        ping.payload = Data("after \(size)".utf8)
+        #expect(try await diagnostics.ping(ping, options: options).payload == ping.payload)
+      }
+    }
+    #expect(aggregator.terminate() == 0)
+  }
+
+  @Test("a 65-character submission id is INVALID_ARGUMENT R-SUBMISSION-ID; 64 characters are taken")
+  func submissionIdLength() async throws {
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    try await aggregator.start()
+    try await aggregator.withNode(Self.reporter) { client in
+      let ingest = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client)
+      let long = try HostileSamples.submission(id: String(repeating: "a", count: 65), base: "SAMPLE-110000-01")
+      let refused = await #expect(throws: RPCError.self) { try await ingest.submit(long) }
+      #expect(refused?.code == .invalidArgument)
+      #expect(refused?.message.hasPrefix("R-SUBMISSION-ID ") == true, "\(refused.map { "\($0)" } ?? "stored")")
+      let longest = try HostileSamples.submission(id: String(repeating: "b", count: 64), base: "SAMPLE-110000-01")
+      #expect(try await ingest.submit(longest).status == .accepted)
+    }
+    #expect(aggregator.terminate() == 0)
+  }
+
+  @Test("a correction that replaces a revision that is not the latest is FAILED_PRECONDITION R-REVISION-STALE")
+  func staleRevision() async throws {
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    try await aggregator.start()
+    try await aggregator.withNode(Self.reporter) { client in
+      let ingest = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client)
+      let base = "SAMPLE-110000-01"
+      _ = try await ingest.submit(try HostileSamples.submission(base: base))
+      _ = try await ingest.submit(try HostileSamples.submission(base: base, revision: 2, replaces: 1, scale: 110))
+      let stale = try HostileSamples.submission(base: base, revision: 3, replaces: 1, scale: 120)
+      let refused = await #expect(throws: RPCError.self) { try await ingest.submit(stale) }
+      #expect(refused?.code == .failedPrecondition)
+      #expect(refused?.message.hasPrefix("R-REVISION-STALE") == true, "\(refused.map { "\($0)" } ?? "stored")")
+    }
+    #expect(aggregator.terminate() == 0)
+  }
 }

@@ -129,15 +129,22 @@ extension Ndrc_Hitech_V1_ReportIngest {
         /// >   INVALID_ARGUMENT    validation errors; the message lists every violation as
         /// >                       "rule_code field_path: message"; the trailing metadata key
         /// >                       "hitech-receipt-bin" carries the serialized REJECTED Receipt with all
-        /// >                       findings. Also: unknown schema_version, content_sha256 mismatch.
-        /// >   ALREADY_EXISTS      conflict: same submission_id with different content, a second
-        /// >                       revision 1 for (base, year), or replaces_revision is not the latest.
+        /// >                       findings. Also: unknown schema_version ("R-SCHEMA-VERSION"),
+        /// >                       content_sha256 mismatch ("R-CONTENT-HASH-MISMATCH"), a submission_id
+        /// >                       that is not 1..64 characters of [A-Za-z0-9._-] ("R-SUBMISSION-ID").
+        /// >   ALREADY_EXISTS      conflict: same submission_id with different content
+        /// >                       ("R-SUBMISSION-ID-REUSED"), or a second revision 1 for (base, year)
+        /// >                       ("R-REVISION-CONFLICT").
         /// >   PERMISSION_DENIED   the base does not belong to the authenticated reporter, or
         /// >                       reporter_code differs from the authenticated identity.
         /// >   NOT_FOUND           base_id is not in the registry.
         /// >   UNAUTHENTICATED     no reporter identity on the connection.
         /// >   FAILED_PRECONDITION no round accepts report_year (not yet open, closed with
-        /// >                       LATE_POLICY_REFUSE, or already assessed).
+        /// >                       LATE_POLICY_REFUSE, or already assessed); or the revision does not
+        /// >                       follow the latest stored one: replaces_revision is not the latest
+        /// >                       ("R-REVISION-STALE"), revision is not the latest + 1
+        /// >                       ("R-REVISION-GAP") or is below 1 ("R-REVISION-INVALID"). Not
+        /// >                       retried: read the latest revision, then send the next one.
         /// >   RESOURCE_EXHAUSTED  message too large, or the aggregator is overloaded (retry later).
         /// >   UNAVAILABLE         the store is unavailable (retry).
         /// >   DEADLINE_EXCEEDED   the call's deadline passed (retry; the same submission_id is safe).
@@ -252,15 +259,22 @@ extension Ndrc_Hitech_V1_ReportIngest {
         /// >   INVALID_ARGUMENT    validation errors; the message lists every violation as
         /// >                       "rule_code field_path: message"; the trailing metadata key
         /// >                       "hitech-receipt-bin" carries the serialized REJECTED Receipt with all
-        /// >                       findings. Also: unknown schema_version, content_sha256 mismatch.
-        /// >   ALREADY_EXISTS      conflict: same submission_id with different content, a second
-        /// >                       revision 1 for (base, year), or replaces_revision is not the latest.
+        /// >                       findings. Also: unknown schema_version ("R-SCHEMA-VERSION"),
+        /// >                       content_sha256 mismatch ("R-CONTENT-HASH-MISMATCH"), a submission_id
+        /// >                       that is not 1..64 characters of [A-Za-z0-9._-] ("R-SUBMISSION-ID").
+        /// >   ALREADY_EXISTS      conflict: same submission_id with different content
+        /// >                       ("R-SUBMISSION-ID-REUSED"), or a second revision 1 for (base, year)
+        /// >                       ("R-REVISION-CONFLICT").
         /// >   PERMISSION_DENIED   the base does not belong to the authenticated reporter, or
         /// >                       reporter_code differs from the authenticated identity.
         /// >   NOT_FOUND           base_id is not in the registry.
         /// >   UNAUTHENTICATED     no reporter identity on the connection.
         /// >   FAILED_PRECONDITION no round accepts report_year (not yet open, closed with
-        /// >                       LATE_POLICY_REFUSE, or already assessed).
+        /// >                       LATE_POLICY_REFUSE, or already assessed); or the revision does not
+        /// >                       follow the latest stored one: replaces_revision is not the latest
+        /// >                       ("R-REVISION-STALE"), revision is not the latest + 1
+        /// >                       ("R-REVISION-GAP") or is below 1 ("R-REVISION-INVALID"). Not
+        /// >                       retried: read the latest revision, then send the next one.
         /// >   RESOURCE_EXHAUSTED  message too large, or the aggregator is overloaded (retry later).
         /// >   UNAVAILABLE         the store is unavailable (retry).
         /// >   DEADLINE_EXCEEDED   the call's deadline passed (retry; the same submission_id is safe).
@@ -373,15 +387,22 @@ extension Ndrc_Hitech_V1_ReportIngest {
         /// >   INVALID_ARGUMENT    validation errors; the message lists every violation as
         /// >                       "rule_code field_path: message"; the trailing metadata key
         /// >                       "hitech-receipt-bin" carries the serialized REJECTED Receipt with all
-        /// >                       findings. Also: unknown schema_version, content_sha256 mismatch.
-        /// >   ALREADY_EXISTS      conflict: same submission_id with different content, a second
-        /// >                       revision 1 for (base, year), or replaces_revision is not the latest.
+        /// >                       findings. Also: unknown schema_version ("R-SCHEMA-VERSION"),
+        /// >                       content_sha256 mismatch ("R-CONTENT-HASH-MISMATCH"), a submission_id
+        /// >                       that is not 1..64 characters of [A-Za-z0-9._-] ("R-SUBMISSION-ID").
+        /// >   ALREADY_EXISTS      conflict: same submission_id with different content
+        /// >                       ("R-SUBMISSION-ID-REUSED"), or a second revision 1 for (base, year)
+        /// >                       ("R-REVISION-CONFLICT").
         /// >   PERMISSION_DENIED   the base does not belong to the authenticated reporter, or
         /// >                       reporter_code differs from the authenticated identity.
         /// >   NOT_FOUND           base_id is not in the registry.
         /// >   UNAUTHENTICATED     no reporter identity on the connection.
         /// >   FAILED_PRECONDITION no round accepts report_year (not yet open, closed with
-        /// >                       LATE_POLICY_REFUSE, or already assessed).
+        /// >                       LATE_POLICY_REFUSE, or already assessed); or the revision does not
+        /// >                       follow the latest stored one: replaces_revision is not the latest
+        /// >                       ("R-REVISION-STALE"), revision is not the latest + 1
+        /// >                       ("R-REVISION-GAP") or is below 1 ("R-REVISION-INVALID"). Not
+        /// >                       retried: read the latest revision, then send the next one.
         /// >   RESOURCE_EXHAUSTED  message too large, or the aggregator is overloaded (retry later).
         /// >   UNAVAILABLE         the store is unavailable (retry).
         /// >   DEADLINE_EXCEEDED   the call's deadline passed (retry; the same submission_id is safe).
@@ -653,15 +674,22 @@ extension Ndrc_Hitech_V1_ReportIngest {
         /// >   INVALID_ARGUMENT    validation errors; the message lists every violation as
         /// >                       "rule_code field_path: message"; the trailing metadata key
         /// >                       "hitech-receipt-bin" carries the serialized REJECTED Receipt with all
-        /// >                       findings. Also: unknown schema_version, content_sha256 mismatch.
-        /// >   ALREADY_EXISTS      conflict: same submission_id with different content, a second
-        /// >                       revision 1 for (base, year), or replaces_revision is not the latest.
+        /// >                       findings. Also: unknown schema_version ("R-SCHEMA-VERSION"),
+        /// >                       content_sha256 mismatch ("R-CONTENT-HASH-MISMATCH"), a submission_id
+        /// >                       that is not 1..64 characters of [A-Za-z0-9._-] ("R-SUBMISSION-ID").
+        /// >   ALREADY_EXISTS      conflict: same submission_id with different content
+        /// >                       ("R-SUBMISSION-ID-REUSED"), or a second revision 1 for (base, year)
+        /// >                       ("R-REVISION-CONFLICT").
         /// >   PERMISSION_DENIED   the base does not belong to the authenticated reporter, or
         /// >                       reporter_code differs from the authenticated identity.
         /// >   NOT_FOUND           base_id is not in the registry.
         /// >   UNAUTHENTICATED     no reporter identity on the connection.
         /// >   FAILED_PRECONDITION no round accepts report_year (not yet open, closed with
-        /// >                       LATE_POLICY_REFUSE, or already assessed).
+        /// >                       LATE_POLICY_REFUSE, or already assessed); or the revision does not
+        /// >                       follow the latest stored one: replaces_revision is not the latest
+        /// >                       ("R-REVISION-STALE"), revision is not the latest + 1
+        /// >                       ("R-REVISION-GAP") or is below 1 ("R-REVISION-INVALID"). Not
+        /// >                       retried: read the latest revision, then send the next one.
         /// >   RESOURCE_EXHAUSTED  message too large, or the aggregator is overloaded (retry later).
         /// >   UNAVAILABLE         the store is unavailable (retry).
         /// >   DEADLINE_EXCEEDED   the call's deadline passed (retry; the same submission_id is safe).
@@ -804,15 +832,22 @@ extension Ndrc_Hitech_V1_ReportIngest {
         /// >   INVALID_ARGUMENT    validation errors; the message lists every violation as
         /// >                       "rule_code field_path: message"; the trailing metadata key
         /// >                       "hitech-receipt-bin" carries the serialized REJECTED Receipt with all
-        /// >                       findings. Also: unknown schema_version, content_sha256 mismatch.
-        /// >   ALREADY_EXISTS      conflict: same submission_id with different content, a second
-        /// >                       revision 1 for (base, year), or replaces_revision is not the latest.
+        /// >                       findings. Also: unknown schema_version ("R-SCHEMA-VERSION"),
+        /// >                       content_sha256 mismatch ("R-CONTENT-HASH-MISMATCH"), a submission_id
+        /// >                       that is not 1..64 characters of [A-Za-z0-9._-] ("R-SUBMISSION-ID").
+        /// >   ALREADY_EXISTS      conflict: same submission_id with different content
+        /// >                       ("R-SUBMISSION-ID-REUSED"), or a second revision 1 for (base, year)
+        /// >                       ("R-REVISION-CONFLICT").
         /// >   PERMISSION_DENIED   the base does not belong to the authenticated reporter, or
         /// >                       reporter_code differs from the authenticated identity.
         /// >   NOT_FOUND           base_id is not in the registry.
         /// >   UNAUTHENTICATED     no reporter identity on the connection.
         /// >   FAILED_PRECONDITION no round accepts report_year (not yet open, closed with
-        /// >                       LATE_POLICY_REFUSE, or already assessed).
+        /// >                       LATE_POLICY_REFUSE, or already assessed); or the revision does not
+        /// >                       follow the latest stored one: replaces_revision is not the latest
+        /// >                       ("R-REVISION-STALE"), revision is not the latest + 1
+        /// >                       ("R-REVISION-GAP") or is below 1 ("R-REVISION-INVALID"). Not
+        /// >                       retried: read the latest revision, then send the next one.
         /// >   RESOURCE_EXHAUSTED  message too large, or the aggregator is overloaded (retry later).
         /// >   UNAVAILABLE         the store is unavailable (retry).
         /// >   DEADLINE_EXCEEDED   the call's deadline passed (retry; the same submission_id is safe).
@@ -983,15 +1018,22 @@ extension Ndrc_Hitech_V1_ReportIngest.ClientProtocol {
     /// >   INVALID_ARGUMENT    validation errors; the message lists every violation as
     /// >                       "rule_code field_path: message"; the trailing metadata key
     /// >                       "hitech-receipt-bin" carries the serialized REJECTED Receipt with all
-    /// >                       findings. Also: unknown schema_version, content_sha256 mismatch.
-    /// >   ALREADY_EXISTS      conflict: same submission_id with different content, a second
-    /// >                       revision 1 for (base, year), or replaces_revision is not the latest.
+    /// >                       findings. Also: unknown schema_version ("R-SCHEMA-VERSION"),
+    /// >                       content_sha256 mismatch ("R-CONTENT-HASH-MISMATCH"), a submission_id
+    /// >                       that is not 1..64 characters of [A-Za-z0-9._-] ("R-SUBMISSION-ID").
+    /// >   ALREADY_EXISTS      conflict: same submission_id with different content
+    /// >                       ("R-SUBMISSION-ID-REUSED"), or a second revision 1 for (base, year)
+    /// >                       ("R-REVISION-CONFLICT").
     /// >   PERMISSION_DENIED   the base does not belong to the authenticated reporter, or
     /// >                       reporter_code differs from the authenticated identity.
     /// >   NOT_FOUND           base_id is not in the registry.
     /// >   UNAUTHENTICATED     no reporter identity on the connection.
     /// >   FAILED_PRECONDITION no round accepts report_year (not yet open, closed with
-    /// >                       LATE_POLICY_REFUSE, or already assessed).
+    /// >                       LATE_POLICY_REFUSE, or already assessed); or the revision does not
+    /// >                       follow the latest stored one: replaces_revision is not the latest
+    /// >                       ("R-REVISION-STALE"), revision is not the latest + 1
+    /// >                       ("R-REVISION-GAP") or is below 1 ("R-REVISION-INVALID"). Not
+    /// >                       retried: read the latest revision, then send the next one.
     /// >   RESOURCE_EXHAUSTED  message too large, or the aggregator is overloaded (retry later).
     /// >   UNAVAILABLE         the store is unavailable (retry).
     /// >   DEADLINE_EXCEEDED   the call's deadline passed (retry; the same submission_id is safe).
@@ -1141,15 +1183,22 @@ extension Ndrc_Hitech_V1_ReportIngest.ClientProtocol {
     /// >   INVALID_ARGUMENT    validation errors; the message lists every violation as
     /// >                       "rule_code field_path: message"; the trailing metadata key
     /// >                       "hitech-receipt-bin" carries the serialized REJECTED Receipt with all
-    /// >                       findings. Also: unknown schema_version, content_sha256 mismatch.
-    /// >   ALREADY_EXISTS      conflict: same submission_id with different content, a second
-    /// >                       revision 1 for (base, year), or replaces_revision is not the latest.
+    /// >                       findings. Also: unknown schema_version ("R-SCHEMA-VERSION"),
+    /// >                       content_sha256 mismatch ("R-CONTENT-HASH-MISMATCH"), a submission_id
+    /// >                       that is not 1..64 characters of [A-Za-z0-9._-] ("R-SUBMISSION-ID").
+    /// >   ALREADY_EXISTS      conflict: same submission_id with different content
+    /// >                       ("R-SUBMISSION-ID-REUSED"), or a second revision 1 for (base, year)
+    /// >                       ("R-REVISION-CONFLICT").
     /// >   PERMISSION_DENIED   the base does not belong to the authenticated reporter, or
     /// >                       reporter_code differs from the authenticated identity.
     /// >   NOT_FOUND           base_id is not in the registry.
     /// >   UNAUTHENTICATED     no reporter identity on the connection.
     /// >   FAILED_PRECONDITION no round accepts report_year (not yet open, closed with
-    /// >                       LATE_POLICY_REFUSE, or already assessed).
+    /// >                       LATE_POLICY_REFUSE, or already assessed); or the revision does not
+    /// >                       follow the latest stored one: replaces_revision is not the latest
+    /// >                       ("R-REVISION-STALE"), revision is not the latest + 1
+    /// >                       ("R-REVISION-GAP") or is below 1 ("R-REVISION-INVALID"). Not
+    /// >                       retried: read the latest revision, then send the next one.
     /// >   RESOURCE_EXHAUSTED  message too large, or the aggregator is overloaded (retry later).
     /// >   UNAVAILABLE         the store is unavailable (retry).
     /// >   DEADLINE_EXCEEDED   the call's deadline passed (retry; the same submission_id is safe).

@@ -197,7 +197,8 @@ public nonisolated struct Ndrc_Hitech_V1_Submission: Sendable {
   public var revision: Int32 = 0
 
   /// 0 for a first report; for a correction, the revision it replaces (normally revision - 1;
-  /// must be the latest stored revision, else ALREADY_EXISTS "R-REVISION-STALE").
+  /// must be the latest stored revision, else FAILED_PRECONDITION "R-REVISION-STALE": the
+  /// store has moved on since the correction was made, and sending it again cannot help).
   public var replacesRevision: Int32 = 0
 
   /// The reporter's acknowledgements of warnings. At most one per rule_code.

@@ -49,7 +49,7 @@ package enum Admission {
       problems.append("ERROR R-SCHEMA-VERSION schema_version: must be SCHEMA_VERSION_V1, got \(submission.schemaVersion)")
     }
     if !submission.submissionID.isEmpty && !isValidSubmissionID(submission.submissionID) {
-      problems.append("ERROR R-SUBMISSION-ID submission_id: 1 to 128 characters of letters, digits, '-', '_' or '.' (or leave it empty and the node chooses one)")
+      problems.append("ERROR R-SUBMISSION-ID submission_id: 1 to 64 characters of letters, digits, '-', '_' or '.' (or leave it empty and the node chooses one)")
     }
     if !submission.hasReport {
       problems.append("ERROR R-REQUIRED report: the submission carries no report")
@@ -76,11 +76,7 @@ package enum Admission {
   }
 
   static func isValidSubmissionID(_ id: String) -> Bool {
-    (1...128).contains(id.utf8.count)
-      && id.utf8.allSatisfy { byte in
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-          || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-      }
+    EnvelopeRule.isValidSubmissionID(id)
   }
 
   /// The submission as sent: the id from the journal, the content hash, and `created_at` set
