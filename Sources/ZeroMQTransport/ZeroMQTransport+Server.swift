@@ -61,7 +61,8 @@ extension ZeroMQTransport {
       /// are limited at the same rate; beyond that they are dropped.
       public var openRate: Double
       public var openBurst: Int
-      /// How often a connection with open streams is probed (a `CREDIT 0` on one of them); a
+      /// How often a connection with open streams is probed (a `CREDIT 0` on one of them whose
+      /// response has begun, or whose handler has waited this long for the client); a
       /// connection libzmq no longer knows is gone and its streams are cancelled and freed.
       public var livenessProbeInterval: Duration
       public var logger: Logger
@@ -81,7 +82,7 @@ extension ZeroMQTransport {
         streamIdleTimeout: Duration = .seconds(30),
         openRate: Double = 500,
         openBurst: Int = 1000,
-        livenessProbeInterval: Duration = .seconds(2),
+        livenessProbeInterval: Duration = .seconds(5),
         logger: Logger = Logger(label: "zeromq.transport.server", factory: { _ in SwiftLogNoOpLogHandler() })
       ) {
         self.maxRequestMessageBytes = maxRequestMessageBytes

@@ -85,6 +85,8 @@ private final class ServerSocketLoop: SocketLoop {
     /// been seen waiting with nothing arriving.
     var messagesAtSweep = 0
     var idleSince: ContinuousClock.Instant?
+    /// The response has begun (HEADERS sent).
+    var headersSent = false
   }
 
   /// What the loop keeps per client connection.
@@ -246,6 +248,9 @@ private final class ServerSocketLoop: SocketLoop {
         if let record, !record.inboundFinished { record.stream.inbound.finish() }
       case .credit(let count):
         streams.values[index].allowance += Int(count)
+        transmit(message, to: key)
+      case .headers:
+        streams.values[index].headersSent = true
         transmit(message, to: key)
       default:
         transmit(message, to: key)
@@ -420,12 +425,26 @@ private final class ServerSocketLoop: SocketLoop {
 
   /// A `CREDIT 0` on one open stream of every connection with streams: harmless to a client
   /// (WIRE.md §4), and under `ZMQ_ROUTER_MANDATORY` it fails with `EHOSTUNREACH` once libzmq
-  /// has dropped the connection (closed, or silent past the heartbeat timeout).
+  /// has dropped the connection (closed, or silent past the heartbeat timeout). The stream is
+  /// one that has its HEADERS already, or else one whose handler has waited for the client
+  /// for a whole probe interval, so that a client reading a fresh call never sees a CREDIT
+  /// before the HEADERS.
   private func probePeers() {
     var probes: [StreamKey] = []
-    for (routingID, peer) in peers {
-      guard let streamID = peer.streams.first, !outbound.hasPending(for: routingID) else { continue }
-      probes.append(StreamKey(routingID: routingID, streamID: streamID))
+    for (routingID, peer) in peers where !peer.streams.isEmpty && !outbound.hasPending(for: routingID) {
+      var chosen: StreamKey?
+      for streamID in peer.streams {
+        let key = StreamKey(routingID: routingID, streamID: streamID)
+        guard let record = streams[key] else { continue }
+        if record.headersSent {
+          chosen = key
+          break
+        }
+        if chosen == nil, let since = record.idleSince, now - since >= configuration.livenessProbeInterval {
+          chosen = key
+        }
+      }
+      if let chosen { probes.append(chosen) }
     }
     for key in probes { transmit(.credit(0), to: key) }
   }
