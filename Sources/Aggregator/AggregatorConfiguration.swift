@@ -15,7 +15,8 @@ import Foundation
 ///     "maxMessageBytes": 4194304,
 ///     "yearOnYearJumpPercent": 300,
 ///     "statusPath": "/run/hitech/aggregator.status.json",
-///     "dashboard": { "listen": "127.0.0.1:8480" }
+///     "dashboard": { "listen": "127.0.0.1:8480" },
+///     "shutdownGraceSeconds": 10
 /// } }
 /// ```
 public struct AggregatorConfiguration: Sendable, Hashable {
@@ -25,6 +26,10 @@ public struct AggregatorConfiguration: Sendable, Hashable {
   /// allowed only on loopback or ipc endpoints (for tests and local demos): without CURVE
   /// there is no reporter identity, so every submission is refused with `unauthenticated`.
   public var secretKeyPath: String?
+  /// After SIGTERM or SIGINT, how long RPCs in flight may take to end before they end with
+  /// `UNAVAILABLE` and are cancelled; the store is then closed, and the process exits (status
+  /// 0) at most ``DaemonSupport/ShutdownDeadline/defaultMargin`` later whatever still runs.
+  public var shutdownGraceSeconds: Int = 10
   /// The SQLite store's file, used when `store` is not set.
   public var databasePath: String
   /// The largest request message accepted, in bytes (default 4 MiB, as in gRPC and
@@ -77,6 +82,7 @@ public struct AggregatorConfiguration: Sendable, Hashable {
       dashboardListen: scope.string(forKey: "dashboard.listen"),
       store: scope.string(forKey: "store")
     )
+    shutdownGraceSeconds = scope.int(forKey: "shutdownGraceSeconds", default: defaults.shutdownGraceSeconds)
     try validate()
   }
 
@@ -135,6 +141,9 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     }
     guard maxMessageBytes >= 1024 && maxMessageBytes <= 64 << 20 else {
       throw Problem(key: "maxMessageBytes", rule: "must be between 1024 and 67108864, got \(maxMessageBytes)")
+    }
+    guard shutdownGraceSeconds >= 1 && shutdownGraceSeconds <= 3600 else {
+      throw Problem(key: "shutdownGraceSeconds", rule: "must be between 1 and 3600, got \(shutdownGraceSeconds)")
     }
     guard yearOnYearJumpPercent > 100 else {
       throw Problem(key: "yearOnYearJumpPercent", rule: "must be above 100 (a factor above ×1), got \(yearOnYearJumpPercent)")

@@ -60,6 +60,7 @@ public struct AggregatorDaemon: Sendable {
       security: security,
       configuration: .init(
         maxRequestMessageBytes: configuration.maxMessageBytes,
+        shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
         logger: logger
       )
     )
@@ -96,11 +97,15 @@ public struct AggregatorDaemon: Sendable {
         services: services,
         gracefulShutdownSignals: signals,
         logger: logger
-      )
+      ).escalating(after: .seconds(configuration.shutdownGraceSeconds + 1))
     )
+    // SIGTERM: RPCs in flight may end within the grace period (the transport then ends them
+    // with UNAVAILABLE, the group cancels what remains), the store is closed; the process ends
+    // at most a margin later whatever still runs (the store is crash-safe).
+    let deadline = ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds + 1), signals: signals, logger: logger)
     do {
       try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
+        tasks.addTask { try await deadline.guarding { try await group.run() } }
         tasks.addTask {
           let endpoint = try await transport.listeningEndpoint()
           logger.info("aggregator listening", metadata: [

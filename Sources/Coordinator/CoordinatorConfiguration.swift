@@ -21,6 +21,7 @@ public import Foundation
 ///     "statusPath": "/run/hitech/coordinator.status.json",
 ///     "catchUpWindow": "7d",
 ///     "rubricPath": "/etc/hitech/rubric.json",
+///     "shutdownGraceSeconds": 10,
 ///     "clock": { "speed": 1 },
 ///     "rounds": {
 ///       "years": [2025],
@@ -59,6 +60,11 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
   public var initialBackoffMilliseconds: Int
   /// The longest wait between retries.
   public var maxBackoffMilliseconds: Int
+  /// After SIGTERM or SIGINT, how long a step or call in flight may take to end before it is
+  /// cancelled (a cancelled step stays pending and is driven again at the next start); the
+  /// process exits (status 0) at most ``DaemonSupport/ShutdownDeadline/defaultMargin`` later
+  /// whatever still runs.
+  public var shutdownGraceSeconds: Int = 10
   /// The clock the calendar runs on.
   public var clock: ClockSetting
   /// The rounds, by report year.
@@ -183,6 +189,7 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
       clock: clock,
       rounds: rounds
     )
+    shutdownGraceSeconds = scope.int(forKey: "shutdownGraceSeconds", default: d.shutdownGraceSeconds)
     try validate()
   }
 
@@ -255,6 +262,9 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
       throw Problem(
         key: "maxBackoffMilliseconds",
         rule: "must be at least initialBackoffMilliseconds (\(initialBackoffMilliseconds)) and at most 86400000, got \(maxBackoffMilliseconds)")
+    }
+    guard shutdownGraceSeconds >= 1 && shutdownGraceSeconds <= 3600 else {
+      throw Problem(key: "shutdownGraceSeconds", rule: "must be between 1 and 3600, got \(shutdownGraceSeconds)")
     }
     guard clock.speed > 0 && clock.speed.isFinite && clock.speed <= 1e9 else {
       throw Problem(key: "clock.speed", rule: "must be a positive factor (1 = real time), got \(clock.speed)")

@@ -89,7 +89,8 @@ public struct CoordinatorDaemon: Sendable {
       try? FileManager.default.removeItem(atPath: String(controlEndpoint.dropFirst("ipc://".count)))
     }
     let transport = ZeroMQTransport.Server(
-      endpoint: controlEndpoint, security: .plaintext, configuration: .init(logger: logger))
+      endpoint: controlEndpoint, security: .plaintext,
+      configuration: .init(shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds), logger: logger))
     let server = GRPCServer(
       transport: transport,
       services: [RoundControlService(coordinator: coordinator, logger: logger), DiagnosticsService(role: "coordinator")])
@@ -105,8 +106,12 @@ public struct CoordinatorDaemon: Sendable {
         ],
         gracefulShutdownSignals: signals,
         logger: logger
-      )
+      ).escalating(after: .seconds(configuration.shutdownGraceSeconds))
     )
+    // SIGTERM: a step or call in flight may end within the grace period, then it is cancelled
+    // (and driven again at the next start); the store is closed; the process ends at most a
+    // margin later whatever still runs (the store is crash-safe).
+    let deadline = ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds), signals: signals, logger: logger)
     logger.info("coordinator starting", metadata: [
       "zmq.endpoint": "\(configuration.aggregatorEndpoint)", "control.endpoint": "\(controlEndpoint)",
       "store.path": "\(configuration.storePath)", "clock.speed": "\(configuration.clock.speed)",
@@ -114,7 +119,7 @@ public struct CoordinatorDaemon: Sendable {
     ])
     do {
       try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
+        tasks.addTask { try await deadline.guarding { try await group.run() } }
         tasks.addTask {
           let endpoint = try await transport.listeningEndpoint()
           onListening(endpoint)

@@ -20,7 +20,8 @@ import Foundation
 ///     "initialBackoffMilliseconds": 500,
 ///     "maxBackoffMilliseconds": 60000,
 ///     "callTimeoutSeconds": 30,
-///     "maxInFlight": 8
+///     "maxInFlight": 8,
+///     "shutdownGraceSeconds": 10
 /// } }
 /// ```
 public struct NodeConfiguration: Sendable, Hashable {
@@ -53,6 +54,10 @@ public struct NodeConfiguration: Sendable, Hashable {
   public var callTimeoutSeconds: Int
   /// How many submissions may be in flight at once.
   public var maxInFlight: Int
+  /// After SIGTERM or SIGINT, how long calls in flight may take to end before they are
+  /// cancelled; the process exits (status 0) at most ``DaemonSupport/ShutdownDeadline/defaultMargin``
+  /// later, whatever still runs.
+  public var shutdownGraceSeconds: Int = 10
 
   public init(
     reporterCode: String = "",
@@ -99,6 +104,7 @@ public struct NodeConfiguration: Sendable, Hashable {
     )
     fallbackEndpoints = scope.stringArray(forKey: "fallbackEndpoints", default: [])
     metricsPath = scope.string(forKey: "metricsPath")
+    shutdownGraceSeconds = scope.int(forKey: "shutdownGraceSeconds", default: d.shutdownGraceSeconds)
     try validate()
   }
 
@@ -155,6 +161,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     }
     guard maxInFlight >= 1 && maxInFlight <= 64 else {
       throw Problem(key: "maxInFlight", rule: "must be between 1 and 64, got \(maxInFlight)")
+    }
+    guard shutdownGraceSeconds >= 1 && shutdownGraceSeconds <= 3600 else {
+      throw Problem(key: "shutdownGraceSeconds", rule: "must be between 1 and 3600, got \(shutdownGraceSeconds)")
     }
   }
 }

@@ -69,7 +69,7 @@ public struct NodeDaemon: Sendable {
         ],
         gracefulShutdownSignals: signals,
         logger: logger
-      )
+      ).escalating(after: .seconds(configuration.shutdownGraceSeconds))
     )
     logger.info("province node starting", metadata: [
       "node.reporter": "\(configuration.reporterCode)", "zmq.endpoint": "\(configuration.aggregatorEndpoint)",
@@ -77,7 +77,10 @@ public struct NodeDaemon: Sendable {
     ])
     onStarted()
     defer { watcher.stop() }
-    try await group.run()
+    // SIGTERM: calls in flight may end within the grace period, then they are cancelled; the
+    // process ends at most a margin later, whatever still runs (the spool is crash-safe).
+    try await ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds), signals: signals, logger: logger)
+      .guarding { try await group.run() }
     logger.info("province node stopped")
   }
 }

@@ -277,7 +277,7 @@ struct Sender: Service {
       }
       logger.debug("sent", metadata: metadata.merging(["receipt.accession": "\(receipt.accessionNumber)"]) { $1 })
       return .sent
-    } catch let error as RPCError where !Self.retryable.contains(error.code) {
+    } catch let error as RPCError where !Self.retryable.contains(error.code) && !Self.endedByShutdown(error, stopping: stopping) {
       let reason = Self.rejectionReason(error)
       do {
         try await spool.run { try $0.markRejected(id: message.id, reason: reason) }
@@ -329,6 +329,12 @@ struct Sender: Service {
       $0.lastError = error
       $0.lastErrorAt = Date()
     }
+  }
+
+  /// A call cancelled by the shutdown (after the grace period) ends with the transport's
+  /// `UNKNOWN`, not an answer of the aggregator: never a refusal (the message stays claimed).
+  static func endedByShutdown(_ error: RPCError, stopping: StopFlag) -> Bool {
+    Task.isCancelled || (stopping.isSet && error.code == .unknown)
   }
 
   /// The text of a rejected/…rejected.txt: the status, the message, and the receipt's findings.

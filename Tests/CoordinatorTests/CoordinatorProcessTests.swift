@@ -170,4 +170,18 @@ struct CoordinatorProcessTests {
     #expect(coordinator.isRunning, "\(coordinator.log().suffix(2000))")
     #expect(try await coordinator.terminate(within: .seconds(60)).status == 0)
   }
+
+  @Test("a coordinator whose call to the aggregator never ends (deadline 3600 s) stops on SIGTERM with status 0 within the grace period and a margin", .timeLimit(.minutes(3)))
+  func sigtermBoundedWhileCallInFlight() async throws {
+    let coordinator = try CoordinatorUnderTest(extra: ["callTimeoutSeconds": 3600, "shutdownGraceSeconds": 2])
+    try coordinator.start()
+    try await coordinator.waitUntilRunning()
+    try await Task.sleep(for: .seconds(2))  // the round's opening is being applied: the call waits
+    #expect(coordinator.isRunning)
+    let stopped = try await coordinator.terminate(within: .seconds(40))
+    #expect(stopped.status == 0, "\(coordinator.log().suffix(3000))")
+    // The step was not applied: it is pending, driven again at the next start.
+    let rounds = try await CoordinatorUnderTest.runToEnd(["coordinator", "rounds", "--config", coordinator.configPath])
+    #expect(rounds.status == 0, "\(rounds.output)")
+  }
 }

@@ -37,6 +37,7 @@ struct NodeConfigurationTests {
     #expect(keys == [
       "reporterCode", "aggregatorEndpoint", "fallbackEndpoints", "aggregatorPublicKeyPath", "secretKeyPath", "spoolDirectory", "statusPath",
       "metricsPath", "initialBackoffMilliseconds", "maxBackoffMilliseconds", "callTimeoutSeconds", "maxInFlight",
+      "shutdownGraceSeconds",
     ])
     #expect(configuration.reporterCode == "110000")
     #expect(configuration.statusPath == "/run/hitech/node.status.json")
