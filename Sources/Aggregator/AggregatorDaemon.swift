@@ -81,7 +81,11 @@ public struct AggregatorDaemon: Sendable {
         DiagnosticsService(role: "aggregator"),
       ]
     )
-    let status = StatusFile(path: configuration.statusPath, database: database, configuration: configuration, logger: logger)
+    var status = StatusFile(path: configuration.statusPath, database: database, configuration: configuration, logger: logger)
+    status.transportStatistics = {
+      let statistics = transport.statistics
+      return (statistics.liveStreams, statistics.peers)
+    }
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
       .init(service: keys),
       .init(service: status),

@@ -20,12 +20,18 @@ struct StatusFile: Service {
     var failedSubmissions: Int
     var largestBatch: Int
     var meanBatchSize: Double
+    /// RPC streams the server transport still holds (open, or a handler still running).
+    var streams: Int?
+    /// Client connections the server transport keeps state for.
+    var connections: Int?
   }
 
   let path: String?
   let database: any ReportStore
   let configuration: AggregatorConfiguration
   let logger: Logger
+  /// The server transport's counts, when there is one.
+  var transportStatistics: @Sendable () -> (streams: Int, connections: Int)? = { nil }
   var interval: Duration = .seconds(2)
 
   func run() async throws {
@@ -45,6 +51,7 @@ struct StatusFile: Service {
 
   private func snapshot(state: String, startedAt: Date) async -> Snapshot {
     let statistics = await database.ingestStatistics
+    let transport = transportStatistics()
     return Snapshot(
       pid: ProcessInfo.processInfo.processIdentifier,
       startedAt: startedAt,
@@ -57,7 +64,9 @@ struct StatusFile: Service {
       failedBatches: statistics.failedBatches,
       failedSubmissions: statistics.failedRequests,
       largestBatch: statistics.largestBatch,
-      meanBatchSize: statistics.meanBatchSize
+      meanBatchSize: statistics.meanBatchSize,
+      streams: transport?.streams,
+      connections: transport?.connections
     )
   }
 
