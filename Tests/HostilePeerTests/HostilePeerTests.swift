@@ -12,7 +12,7 @@ import ZeroMQTransport
 /// sends what no well-behaved client sends, and each test checks the daemon stays correct,
 /// alive and fair to the good clients. One aggregator per test; the tests run one at a time
 /// (the flood measures latency).
-@Suite("Hostile peers against the aggregator process", .serialized)
+@Suite("Hostile peers against the aggregator process", .serialized, .timeLimit(.minutes(3)))
 struct HostilePeerTests {
   static let ping = "/ndrc.hitech.v1.Diagnostics/Ping"
   static let reporter = "110000"
@@ -21,6 +21,14 @@ struct HostilePeerTests {
     var request = Ndrc_Hitech_V1_PingRequest()
     request.payload = Data(payload)
     return try request.serializedBytes()
+  }
+
+  static func attacker(_ aggregator: AggregatorProcess, as reporter: String = reporter) throws -> RawPeer {
+    try RawPeer(
+      endpoint: aggregator.endpoint,
+      keys: try #require(aggregator.nodeKeys[reporter]),
+      serverKey: aggregator.serverKeys.publicKey
+    )
   }
 
   /// A good client's Ping succeeds (the daemon is alive and serving).
@@ -34,6 +42,102 @@ struct HostilePeerTests {
       return try await Ndrc_Hitech_V1_Diagnostics.Client(wrapping: client).ping(request, options: options).payload
     }
     #expect(payload == Data("still there".utf8), sourceLocation: sourceLocation)
+  }
+
+  // MARK: - 1. Deadlines
+
+  @Test(
+    "an OPEN with a malformed grpc-timeout is answered INVALID_ARGUMENT, and the daemon keeps serving",
+    arguments: ["-1S", "-5m", "+1S", "1 S", "S", "999999999S", ""]
+  )
+  func malformedTimeout(_ value: String) async throws {
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    try await aggregator.start()
+    let peer = try Self.attacker(aggregator)
+    try await peer.open(1, method: Self.ping, metadata: [("grpc-timeout", value)])
+    try await peer.message(1, try Self.pingBytes())
+    try await peer.halfClose(1)
+    let status = try await peer.status(of: 1)
+    #expect(status?.code == 3, "grpc-timeout \"\(value)\": \(status.map(\.description) ?? "no STATUS")")
+    try await Self.expectServing(aggregator)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
+  }
+
+  // MARK: - 2. Abandoned streams
+
+  @Test("10,000 OPENs never half-closed, then the peer leaves: the daemon's memory comes back")
+  func abandonedStreams() async throws {
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    try await aggregator.start()
+    let pid = try #require(aggregator.processIdentifier)
+    for _ in 0..<20 { try await Self.expectServing(aggregator) }
+    let before = try #require(Self.residentKiB(pid))
+
+    let peer = try Self.attacker(aggregator)
+    let opens = (UInt64(1)...10_000).map { stream in
+      [RawPeer.header(RawPeer.Kind.open.rawValue, stream: stream), Array(Self.ping.utf8)]
+    }
+    try await peer.sendAll(opens)
+    // Give the daemon time to take the OPENs in.
+    try await Task.sleep(for: .seconds(2))
+    try await Self.expectServing(aggregator)
+    let loaded = Self.residentKiB(pid) ?? 0
+    await peer.vanish()
+
+    // The transport notices the lost peer (heartbeats) and frees what its streams held.
+    var after = Self.residentKiB(pid) ?? .max
+    let deadline = ContinuousClock.now + .seconds(60)
+    while after > before * 3 / 2 && ContinuousClock.now < deadline {
+      try await Task.sleep(for: .seconds(1))
+      after = Self.residentKiB(pid) ?? .max
+    }
+    #expect(
+      after <= before * 3 / 2,
+      "VmRSS \(before) KiB before, \(loaded) KiB with 10,000 open streams, still \(after) KiB a minute after the peer left")
+    // The status file (rewritten every 2 s) says the transport holds no stream any more.
+    var streams = Self.statusStreams(aggregator)
+    let settled = ContinuousClock.now + .seconds(20)
+    while streams != 0 && ContinuousClock.now < settled {
+      try await Task.sleep(for: .milliseconds(500))
+      streams = Self.statusStreams(aggregator)
+    }
+    #expect(streams == 0, "the status file says \(streams.map(String.init) ?? "nothing") streams")
+    try await Self.expectServing(aggregator)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
+  }
+
+  /// The `streams` count of the aggregator's status file.
+  static func statusStreams(_ aggregator: AggregatorProcess) -> Int? {
+    guard let data = FileManager.default.contents(atPath: aggregator.statusPath),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return nil }
+    return object["streams"] as? Int
+  }
+
+  /// `VmRSS` of a process, in KiB.
+  static func residentKiB(_ pid: Int32) -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+      return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+    return nil
+  }
+
+  // MARK: - 3. Shutdown with a vanished peer
+
+  @Test("a peer opens a call and vanishes; SIGTERM still stops the daemon with status 0")
+  func shutdownAfterVanishedPeer() async throws {
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    try await aggregator.start()
+    let peer = try Self.attacker(aggregator)
+    try await peer.open(1, method: Self.ping)
+    try await peer.open(2, method: "/ndrc.hitech.v1.ReportIngest/Submit")
+    try await Self.expectServing(aggregator)  // the OPENs have arrived
+    await peer.vanish()
+    // The daemon must not wait for requests that will never come: it stops within its grace
+    // period (10 s, WIRE.md §5) and a margin for a loaded machine.
+    let status = await aggregator.terminate(within: .seconds(25))
+    #expect(status == 0, "exit status \(status.map(String.init) ?? "none: still running 25 s after SIGTERM"); log: \(aggregator.log().suffix(2000))")
   }
 
   // MARK: - 4. Revocation on a live connection
@@ -66,7 +170,107 @@ struct HostilePeerTests {
       try await Ndrc_Hitech_V1_Diagnostics.Client(wrapping: client).whoAmI(Ndrc_Hitech_V1_WhoAmIRequest()).authenticatedIdentity
     }
     #expect(identity == "440300")
-    #expect(aggregator.terminate() == 0)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
+  }
+
+  // MARK: - 5. Flood
+
+  @Test("a 30 s flood of garbage and OPENs from one peer leaves a good client's p99 below 3× its quiet p99")
+  func flood() async throws {
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, "440300"])
+    try await aggregator.start()
+    let quiet = try await Self.pingLatencies(aggregator, for: .seconds(5))
+    let flooder = try Self.attacker(aggregator, as: "440300")
+    let stop = Flag()
+    let pingRequest = try Self.pingBytes()
+    let flooding = Task.detached {
+      var stream: UInt64 = 1
+      var sent = 0
+      var generator = SystemRandomNumberGenerator()
+      while !stop.isSet {
+        var batch: [[[UInt8]]] = []
+        var lastCall: UInt64 = 0
+        for _ in 0..<200 {
+          switch stream % 4 {
+          case 0:  // garbage: no header at all
+            batch.append([(0..<Int.random(in: 1...64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }])
+          case 1:  // a header of an unknown kind, with junk
+            batch.append([RawPeer.header(0x7F, stream: stream), [UInt8](repeating: 0xAB, count: 32)])
+          case 2:  // an OPEN cancelled at once
+            batch.append([RawPeer.header(RawPeer.Kind.open.rawValue, stream: stream), Array(Self.ping.utf8)])
+            batch.append([RawPeer.header(RawPeer.Kind.cancel.rawValue, stream: stream)])
+          default:  // a whole call
+            batch.append([RawPeer.header(RawPeer.Kind.open.rawValue, stream: stream), Array(Self.ping.utf8)])
+            batch.append([RawPeer.header(RawPeer.Kind.message.rawValue, stream: stream), pingRequest])
+            batch.append([RawPeer.header(RawPeer.Kind.halfClose.rawValue, stream: stream)])
+            lastCall = stream
+          }
+          stream += 1
+        }
+        try await flooder.sendAll(batch)
+        sent += batch.count
+        // As fast as the daemon answers, but never more than one batch ahead of it: the flood
+        // must load the daemon, not fill the machine's memory with queued calls.
+        _ = try await flooder.status(of: lastCall, timeout: .seconds(10))
+      }
+      return sent
+    }
+    try await Task.sleep(for: .seconds(1))  // the flood is on
+    let flooded = try await Self.pingLatencies(aggregator, for: .seconds(29))
+    stop.set()
+    let sent = try await flooding.value
+    let quietP99 = Self.percentile99(quiet)
+    let floodedP99 = Self.percentile99(flooded)
+    #expect(
+      floodedP99 < quietP99 * 3,
+      "p99 \(floodedP99) under the flood (\(flooded.count) pings) vs \(quietP99) quiet (\(quiet.count) pings); \(sent) flood messages")
+    try await Self.expectServing(aggregator)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
+  }
+
+  /// Sequential Pings on one connection for `duration`, 10 ms apart (well below the server's
+  /// limit on new calls per connection): each one's round trip.
+  static func pingLatencies(_ aggregator: AggregatorProcess, for duration: Duration) async throws -> [Duration] {
+    try await aggregator.withNode(reporter) { client in
+      let diagnostics = Ndrc_Hitech_V1_Diagnostics.Client(wrapping: client)
+      var options = CallOptions.defaults
+      options.timeout = .seconds(10)
+      let request = Ndrc_Hitech_V1_PingRequest()
+      _ = try await diagnostics.ping(request, options: options)  // connected
+      var latencies: [Duration] = []
+      let clock = ContinuousClock()
+      let end = clock.now + duration
+      while clock.now < end {
+        let started = clock.now
+        _ = try await diagnostics.ping(request, options: options)
+        latencies.append(clock.now - started)
+        try await Task.sleep(for: .milliseconds(10))
+      }
+      return latencies
+    }
+  }
+
+  static func percentile99(_ values: [Duration]) -> Duration {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .zero }
+    return sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+  }
+
+  // MARK: - 8. A unary call without its request
+
+  @Test("a unary call half-closed without a request message is INVALID_ARGUMENT, not INTERNAL")
+  func unaryWithoutRequest() async throws {
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    try await aggregator.start()
+    let peer = try Self.attacker(aggregator)
+    for (stream, method) in [(UInt64(1), Self.ping), (2, "/ndrc.hitech.v1.ReportIngest/Submit")] {
+      try await peer.open(stream, method: method)
+      try await peer.halfClose(stream)
+      let status = try await peer.status(of: stream)
+      #expect(status?.code == 3, "\(method): \(status.map(\.description) ?? "no STATUS")")
+    }
+    try await Self.expectServing(aggregator)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
   }
 
   // MARK: - 9. Limits and the contract of Submit
@@ -102,7 +306,7 @@ struct HostilePeerTests {
         #expect(try await diagnostics.ping(ping, options: options).payload == ping.payload)
       }
     }
-    #expect(aggregator.terminate() == 0)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
   }
 
   @Test("a 65-character submission id is INVALID_ARGUMENT R-SUBMISSION-ID; 64 characters are taken")
@@ -118,7 +322,7 @@ struct HostilePeerTests {
       let longest = try HostileSamples.submission(id: String(repeating: "b", count: 64), base: "SAMPLE-110000-01")
       #expect(try await ingest.submit(longest).status == .accepted)
     }
-    #expect(aggregator.terminate() == 0)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
   }
 
   @Test("a correction that replaces a revision that is not the latest is FAILED_PRECONDITION R-REVISION-STALE")
@@ -135,6 +339,14 @@ struct HostilePeerTests {
       #expect(refused?.code == .failedPrecondition)
       #expect(refused?.message.hasPrefix("R-REVISION-STALE") == true, "\(refused.map { "\($0)" } ?? "stored")")
     }
-    #expect(aggregator.terminate() == 0)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
   }
+}
+
+/// A flag one task sets and another reads.
+final class Flag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+  var isSet: Bool { lock.withLock { value } }
+  func set() { lock.withLock { value = true } }
 }
