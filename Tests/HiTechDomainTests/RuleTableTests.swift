@@ -41,7 +41,9 @@ struct RuleTableTests {
     let listed = Set(try Self.readmeRows().keys)
     var spelled: [String: String] = [:]
     let pattern = try Regex(#""(R-[A-Z0-9]+(?:-[A-Z0-9]+)*)"#)
-    for folder in ["Sources/Aggregator", "Sources/AggregatorStore", "Sources/HiTechDomain"] {
+    for folder in [
+      "Sources/Aggregator", "Sources/AggregatorStore", "Sources/AggregatorStorePostgres", "Sources/HiTechDomain",
+    ] {
       let directory = Self.root.appendingPathComponent(folder)
       let files = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)?
         .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
