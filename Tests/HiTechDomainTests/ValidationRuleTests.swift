@@ -123,6 +123,11 @@ let firing: [RuleCase] = [
   RuleCase("R-OUTPUT-YOY-JUMP up", [Found("R-OUTPUT-YOY-JUMP", .warning, "report.total_output_value")]) { _, c in
     c.previousYear!.totalOutput = Amount(333_333, .cnyTenThousand)  // ×3.000003
   },
+  RuleCase("R-OUTPUT-YOY-JUMP beyond the largest factor", [Found("R-OUTPUT-YOY-JUMP", .warning, "report.total_output_value")]) { r, c in
+    r.totalOutput = Amount(Int64.max, .cnyHundredMillion)
+    c.previousYear!.totalOutput = Amount(1, .cnyYuan)
+    c.yearOnYearJumpPercent = Int.max
+  },
   RuleCase("R-OUTPUT-YOY-JUMP from zero", [Found("R-OUTPUT-YOY-JUMP", .warning, "report.total_output_value")]) { _, c in
     c.previousYear!.totalOutput = Amount(0, .cnyTenThousand)
   },
@@ -191,6 +196,11 @@ let quiet: [RuleCase] = [
   RuleCase("a larger factor tolerates more", []) { _, c in
     c.previousYear!.totalOutput = Amount(200_000, .cnyTenThousand)  // ×5
     c.yearOnYearJumpPercent = 500
+  },
+  RuleCase("the largest factor the configuration allows, on the largest amounts: no jump", []) { r, c in
+    r.totalOutput = Amount(Int64.max, .cnyHundredMillion)
+    c.previousYear!.totalOutput = Amount(Int64.max, .cnyHundredMillion)
+    c.yearOnYearJumpPercent = Int.max
   },
   RuleCase("zero to zero is no jump; other currencies are not compared", []) { r, c in
     r.rdExpenditure = Amount(0, .cnyTenThousand)

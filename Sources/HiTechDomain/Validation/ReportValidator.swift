@@ -208,8 +208,15 @@ public enum ReportValidator {
 
   /// Whether `now` is more than `percent` % of `before`, or `before` more than `percent` % of
   /// `now` — exactly, by cross-multiplication. From or to zero is a jump; zero to zero is not.
+  /// Both amounts are at least 0 and below 2^91, `percent` at least 100 and as large as the
+  /// configuration allows: a product with `percent` that overflows is beyond the other side
+  /// (below 2^98), so that direction is no jump.
   static func isJump(from before: Int128, to now: Int128, percent: Int128) -> Bool {
-    now * 100 > before * percent || before * 100 > now * percent
+    func beyond(_ value: Int128, _ other: Int128) -> Bool {
+      let (limit, overflow) = other.multipliedReportingOverflow(by: percent)
+      return !overflow && value * 100 > limit
+    }
+    return beyond(now, before) || beyond(before, now)
   }
 
   /// Marks explained warnings as overridden; reports overrides that explain nothing.
