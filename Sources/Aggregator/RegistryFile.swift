@@ -42,7 +42,7 @@ public enum RegistryFile {
         case .xpcc: .xpcc
         default: nil
         }
-      guard reporter.code.count == 6, reporter.code.allSatisfy(\.isNumber) else {
+      guard reporter.code.count == 6, reporter.code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
         problems.append(Problem(location: location, message: "code: a six-digit GB/T 2260 code"))
         continue
       }
@@ -198,7 +198,7 @@ public enum RegistryFile {
       if base.baseId.isEmpty { problems.append(Problem(location: location, message: "base_id: required")) }
       if !seen.insert(base.baseId).inserted { problems.append(Problem(location: location, message: "base_id: appears twice")) }
       if base.nameZh.isEmpty { problems.append(Problem(location: location, message: "name_zh: required")) }
-      if base.reporterCode.count != 6 || !base.reporterCode.allSatisfy(\.isNumber) {
+      if base.reporterCode.count != 6 || !base.reporterCode.allSatisfy({ $0.isASCII && $0.isNumber }) {
         problems.append(Problem(location: location, message: "reporter_code: a six-digit GB/T 2260 code, got \"\(base.reporterCode)\""))
       }
       switch base.kind {

@@ -51,4 +51,13 @@ struct RegistryFileTests {
     let missing = try write("base_id,name_zh\nB-1,x\n", "csv")
     #expect(throws: RegistryFile.Problem.self) { try RegistryFile.readBases(path: missing) }
   }
+
+  @Test("a reporter code is six ASCII digits, not six digits of another script", arguments: ["١١٠٠٠٠", "１１００００", "五五五五五五"])
+  func reporterCodeDigits(code: String) throws {
+    let csv = try write(
+      "base_id,name_zh,reporter_code,kind,fields,level,first_report_year\nB-1,样例,\(code),specialized,ocean,national,2010\n", "csv")
+    #expect(throws: RegistryFile.ProblemList.self) { try RegistryFile.readBases(path: csv) }
+    let json = try write(#"{"reporters":[{"code":"\#(code)","nameZh":"x","kind":"REPORTER_KIND_PROVINCIAL"}]}"#, "json")
+    #expect(throws: RegistryFile.ProblemList.self) { try RegistryFile.readReporters(path: json) }
+  }
 }
