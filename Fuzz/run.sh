@@ -37,7 +37,7 @@ for harness in "${harnesses[@]}"; do
 done
 [[ $build_only == 1 ]] && exit 0
 
-bin="$(swift build "${flags[@]}" --show-bin-path)"
+bin="$scratch/$configuration"  # not --show-bin-path: it waits while another build holds the lock
 failed=0
 summary=()
 for harness in "${harnesses[@]}"; do
