@@ -34,6 +34,8 @@ public struct AggregatorDaemon: Sendable {
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = MonitoringMetrics.makeFactory(registry: registry)
     let metrics = configuration.dashboardAddress == nil ? IngestMetrics.none : IngestMetrics(factory: metricsFactory)
+    // Every connected node holds a descriptor: 1,000 nodes took 1,033.
+    DescriptorLimit.raiseAndLog(role: "aggregator", expectedPeers: 1_000, logger: logger)
     // One daemon per SQLite store: held for the life of the process (the kernel releases it on
     // any exit). A separate file, so that SQLite's own locking still lets the CLI write the
     // store. A PostgreSQL store is shared by design: no lock.

@@ -60,6 +60,7 @@ public struct CoordinatorDaemon: Sendable {
     let serverKey = try CurveKeyFile.readPublicKey(configuration.aggregatorPublicKeyPath)
     let rubric = try Self.rubric(configuration)
     let clock = clockOverride ?? Self.clock(configuration.clock)
+    DescriptorLimit.raiseAndLog(role: "coordinator", logger: logger)
     // One daemon per store, held for the life of the process; a separate file, so that the
     // operator commands still read and write the store while the daemon runs.
     let lock = try StateLock(path: configuration.stateLockPath, guarding: "the store \(configuration.storePath)")

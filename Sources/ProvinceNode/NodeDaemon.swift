@@ -33,6 +33,7 @@ public struct NodeDaemon: Sendable {
   ) async throws {
     let keyPair = try CurveKeyFile.readKeyPair(secretKeyPath: configuration.secretKeyPath)
     let serverKey = try CurveKeyFile.readPublicKey(configuration.aggregatorPublicKeyPath)
+    DescriptorLimit.raiseAndLog(role: "node", logger: logger)
     try FileSystem.makeDirectory(configuration.spoolDirectory)
     let lock = try StateLock(
       path: StateLock.path(inFolder: configuration.spoolDirectory), guarding: "the spool \(configuration.spoolDirectory)")
