@@ -50,7 +50,7 @@ for harness in "${harnesses[@]}"; do
   status=0
   # New inputs that add coverage go to the first folder (kept between runs, not committed).
   # shellcheck disable=SC2086
-  SWIFT_BACKTRACE=enable=no "$bin/fuzz-$harness" -runs="$runs" -dict="Fuzz/dictionaries/$harness.dict" \
+  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" "$bin/fuzz-$harness" -runs="$runs" -dict="Fuzz/dictionaries/$harness.dict" \
     -artifact_prefix="$artifacts/" -print_final_stats=1 -detect_leaks=0 -timeout=30 -rss_limit_mb=4096 \
     ${FUZZ_ARGS:-} "$work" "Fuzz/corpus/$harness" "$regressions" >"$output" 2>&1 || status=$?
   seconds=$((SECONDS - start))
