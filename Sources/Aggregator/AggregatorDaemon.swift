@@ -66,11 +66,13 @@ public struct AggregatorDaemon: Sendable {
         logger: logger
       )
     )
+    let arrivalBell = NoticeBell()
     let ingest = ReportIngestService(
       database: database,
       rules: .init(yearOnYearJumpPercent: configuration.yearOnYearJumpPercent),
       logger: logger,
-      metrics: metrics
+      metrics: metrics,
+      arrivalBell: arrivalBell
     )
     let bell = NoticeBell()
     let server = GRPCServer(
@@ -79,7 +81,7 @@ public struct AggregatorDaemon: Sendable {
         ingest,
         RoundRelayService(database: database, bell: bell, logger: logger),
         RoundNoticesService(database: database, bell: bell, logger: logger),
-        ArrivalStatusService(database: database, logger: logger),
+        ArrivalStatusService(database: database, logger: logger, bell: arrivalBell),
         DiagnosticsService(role: "aggregator"),
       ]
     )

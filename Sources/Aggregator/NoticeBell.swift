@@ -9,21 +9,27 @@ public actor NoticeBell {
   /// Waits released before they could park.
   private var releasedEarly: Set<UUID> = []
 
+  /// How many times the bell rang: a reader notes it before it looks for new rows, and waits
+  /// `unlessRungSince` it, so that a ring between its look and its wait is not lost.
+  public private(set) var rings: UInt64 = 0
+
   public init() {}
 
   /// Wakes every waiter.
   public func ring() {
+    rings &+= 1
     let woken = waiters
     waiters.removeAll()
     for continuation in woken.values { continuation.resume() }
   }
 
   /// Returns at the next `ring()`, after `timeout`, or when the task is cancelled, whichever
-  /// comes first.
-  public func wait(upTo timeout: Duration) async {
+  /// comes first; at once when `rungSince` is given and the bell rang since `rings` was that.
+  public func wait(upTo timeout: Duration, unlessRungSince rungSince: UInt64? = nil) async {
+    if let rungSince, rungSince != rings { return }
     let id = UUID()
     await withTaskGroup(of: Void.self) { group in
-      group.addTask { await self.park(id) }
+      group.addTask { await self.park(id, unlessRungSince: rungSince) }
       group.addTask { try? await Task.sleep(for: timeout) }
       await group.next()
       self.release(id)
@@ -31,8 +37,12 @@ public actor NoticeBell {
     }
   }
 
-  private func park(_ id: UUID) async {
+  private func park(_ id: UUID, unlessRungSince rungSince: UInt64?) async {
     if releasedEarly.remove(id) != nil { return }
+    if let rungSince, rungSince != rings {
+      parked.insert(id)  // as if woken at once: release(id) removes it
+      return
+    }
     parked.insert(id)
     await withCheckedContinuation { waiters[id] = $0 }
   }

@@ -30,19 +30,23 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
   let logger: Logger
   let now: @Sendable () -> Int64
   let metrics: IngestMetrics
+  /// Rung after every stored outcome, to wake this process's WatchArrivals streams.
+  let arrivalBell: NoticeBell?
 
   public init(
     database: any IngestStore,
     rules: Rules = Rules(),
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = AggregatorDatabase.systemNowMicros,
-    metrics: IngestMetrics = .none
+    metrics: IngestMetrics = .none,
+    arrivalBell: NoticeBell? = nil
   ) {
     self.database = database
     self.rules = rules
     self.logger = logger
     self.now = now
     self.metrics = metrics
+    self.arrivalBell = arrivalBell
   }
 
   // MARK: - RPCs
@@ -87,6 +91,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
       )
     }
     outcomeLabel = Self.metricsOutcome(outcome)
+    await arrivalBell?.ring()
     switch outcome {
     case .accepted(let receipt), .duplicate(let receipt), .replayed(let receipt):
       logger.info("submission answered", metadata: [

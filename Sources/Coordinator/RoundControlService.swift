@@ -3,8 +3,8 @@ public import HiTechSchema
 import Logging
 
 /// The coordinator's `ndrc.hitech.v1.RoundControl` service for NDRC operators: list rounds,
-/// get one, move one to its next state by hand. `ListMissing` answers `unimplemented` (the
-/// missing bases are the aggregator's knowledge: `hitech status`).
+/// get one, move one to its next state by hand. (The missing bases of a round are the
+/// aggregator's knowledge: `ArrivalStatus.ListMissing`, `hitech status`.)
 ///
 /// It is served only on an ipc:// or loopback endpoint (the configuration refuses others), so
 /// whoever can reach it is an operator of this machine; the operator's name for the history and
@@ -76,13 +76,6 @@ public struct RoundControlService: Ndrc_Hitech_V1_RoundControl.ServiceProtocol {
         expectedState: RoundState(message.expectedState))
     }
     return ServerResponse(message: Ndrc_Hitech_V1_Round(round))
-  }
-
-  public func listMissing(
-    request: ServerRequest<Ndrc_Hitech_V1_ListMissingRequest>,
-    context: ServerContext
-  ) async throws -> ServerResponse<Ndrc_Hitech_V1_ListMissingResponse> {
-    throw RPCError(code: .unimplemented, message: "ListMissing is answered by the aggregator's arrival status (hitech status)")
   }
 
   /// Turns ``CoordinatorError`` into the status codes of round_control_service.proto, once.

@@ -21,6 +21,14 @@ struct StatusCommand: AsyncParsableCommand {
         0  nothing is missing (among the rows shown), or the round's deadline has not passed
         1  an error: unknown year or reporter, a bad option value, an unreadable store
         3  something is missing (a base with no accepted report) after the round's deadline
+
+      --watch follows the aggregator's live arrival feed (ArrivalStatus.WatchArrivals at
+      --endpoint, with --server-key and --secret-key of an operator key) instead of reading the
+      store: one line per stored submission (sequence, time, reporter, base, year, outcome,
+      revision, accession number, submission id, and the first finding of a rejection), from
+      now on or after --after SEQUENCE, until interrupted. It resubscribes after the last
+      sequence printed when the stream ends or the connection is lost: nothing is printed twice
+      or skipped.
       """
   )
 
@@ -31,8 +39,19 @@ struct StatusCommand: AsyncParsableCommand {
   @Option(help: "Only bases in this state: \(ArrivalFilter.stateNames.joined(separator: ", ")).") var state: String?
   @Flag(help: "Also list each base.") var bases = false
   @Flag(help: "Print JSON (the dashboard API's RoundStatus) instead of tables.") var json = false
+  @Flag(help: "Follow the aggregator's live arrival feed, one line per event (see below).") var watch = false
+  @Option(help: "With --watch: the aggregator's endpoint.") var endpoint: String = "tcp://127.0.0.1:7400"
+  @Option(help: "With --watch: the aggregator's CURVE public key file. Needs --secret-key.") var serverKey: String?
+  @Option(help: "With --watch: this operator's CURVE secret key file (mode 0600).") var secretKey: String?
+  @Option(help: "With --watch: start after this sequence of the feed (0 = from its start; default: from now on).") var after: Int64?
 
   func run() async throws {
+    if watch {
+      try await StatusWatch(
+        endpoint: endpoint, serverKey: serverKey, secretKey: secretKey, year: year, reporter: reporter, after: after
+      ).run()
+      return
+    }
     if case .sqlite(let path) = try store.location, !FileManager.default.fileExists(atPath: path) {
       fail("no aggregator store at \(path) (give --database or --store, or set HITECH_AGGREGATOR_DATABASE_PATH or HITECH_AGGREGATOR_STORE)")
     }

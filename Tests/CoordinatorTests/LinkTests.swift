@@ -106,7 +106,6 @@ struct LinkTests {
         #expect(round.history.last?.reason == "pilot opens early")
         // The same transition again: a no-op returning the round.
         #expect(try await client.updateRoundState(update, metadata: ["hitech-actor": "li"]).history.count == 1)
-        await #expect { try await client.listMissing(.init()) } throws: { ($0 as? RPCError)?.code == .unimplemented }
       }
       server.beginGracefulShutdown()
       try await group.waitForAll()

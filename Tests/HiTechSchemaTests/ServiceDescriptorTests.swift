@@ -37,7 +37,9 @@ struct ServiceDescriptorTests {
     #expect(M.GetRoundStatus.descriptor.type == .unary)
     #expect(M.WatchArrivals.descriptor.fullyQualifiedMethod == "ndrc.hitech.v1.ArrivalStatus/WatchArrivals")
     #expect(M.WatchArrivals.descriptor.type == .serverStreaming)
-    #expect(M.descriptors.count == 2)
+    #expect(M.ListMissing.descriptor.fullyQualifiedMethod == "ndrc.hitech.v1.ArrivalStatus/ListMissing")
+    #expect(M.ListMissing.descriptor.type == .unary)
+    #expect(M.descriptors.count == 3)
   }
 
   @Test("RoundControl")
@@ -48,7 +50,6 @@ struct ServiceDescriptorTests {
       "ndrc.hitech.v1.RoundControl/ListRounds",
       "ndrc.hitech.v1.RoundControl/GetRound",
       "ndrc.hitech.v1.RoundControl/UpdateRoundState",
-      "ndrc.hitech.v1.RoundControl/ListMissing",
     ])
     #expect(M.descriptors.allSatisfy { $0.type == .unary })
   }

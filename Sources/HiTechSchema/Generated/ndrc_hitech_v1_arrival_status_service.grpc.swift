@@ -49,10 +49,24 @@ public enum Ndrc_Hitech_V1_ArrivalStatus: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "ListMissing" metadata.
+        public enum ListMissing: Sendable {
+            /// Request type for "ListMissing".
+            public typealias Input = Ndrc_Hitech_V1_ListMissingRequest
+            /// Response type for "ListMissing".
+            public typealias Output = Ndrc_Hitech_V1_ListMissingResponse
+            /// Descriptor for "ListMissing".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "ndrc.hitech.v1.ArrivalStatus"),
+                method: "ListMissing",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "ndrc.hitech.v1.ArrivalStatus" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetRoundStatus.descriptor,
-            WatchArrivals.descriptor
+            WatchArrivals.descriptor,
+            ListMissing.descriptor
         ]
     }
 }
@@ -113,15 +127,20 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Server-streaming: one event per submission outcome from now on, until cancelled.
+        /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
+        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
+        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
+        /// > resubscribe with the last sequence seen.
         /// > 
         /// > Status codes (at the end of the stream):
-        /// >   OK                  server shutting down (reconnect).
+        /// >   OK                  the stream's time is up or the server is shutting down (resubscribe
+        /// >                       with after_sequence = the last sequence seen).
         /// >   CANCELLED           the client cancelled.
-        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   INVALID_ARGUMENT    negative after_sequence.
+        /// >   OUT_OF_RANGE        after_sequence beyond the end of the log (resubscribe unset or 0).
+        /// >   NOT_FOUND           unknown reporter_code.
         /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
-        /// >   RESOURCE_EXHAUSTED  the client reads too slowly and fell behind (reconnect and
-        /// >                       re-read GetRoundStatus).
         /// >   UNAVAILABLE         retry.
         ///
         /// - Parameters:
@@ -135,6 +154,33 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
             request: GRPCCore.StreamingServerRequest<Ndrc_Hitech_V1_WatchArrivalsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_ArrivalEvent>
+
+        /// Handle the "ListMissing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The bases still missing in a round (no accepted report, on time or late), per reporter.
+        /// > Moved here from RoundControl (the coordinator), which never served it: the arrivals are
+        /// > the aggregator's knowledge.
+        /// > 
+        /// > Status codes:
+        /// >   OK                  the missing bases (no reporters when none is missing).
+        /// >   INVALID_ARGUMENT    report_year not set.
+        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED   retry.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Ndrc_Hitech_V1_ListMissingRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Ndrc_Hitech_V1_ListMissingResponse` messages.
+        func listMissing(
+            request: GRPCCore.StreamingServerRequest<Ndrc_Hitech_V1_ListMissingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_ListMissingResponse>
     }
 
     /// Service protocol for the "ndrc.hitech.v1.ArrivalStatus" service.
@@ -179,15 +225,20 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Server-streaming: one event per submission outcome from now on, until cancelled.
+        /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
+        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
+        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
+        /// > resubscribe with the last sequence seen.
         /// > 
         /// > Status codes (at the end of the stream):
-        /// >   OK                  server shutting down (reconnect).
+        /// >   OK                  the stream's time is up or the server is shutting down (resubscribe
+        /// >                       with after_sequence = the last sequence seen).
         /// >   CANCELLED           the client cancelled.
-        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   INVALID_ARGUMENT    negative after_sequence.
+        /// >   OUT_OF_RANGE        after_sequence beyond the end of the log (resubscribe unset or 0).
+        /// >   NOT_FOUND           unknown reporter_code.
         /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
-        /// >   RESOURCE_EXHAUSTED  the client reads too slowly and fell behind (reconnect and
-        /// >                       re-read GetRoundStatus).
         /// >   UNAVAILABLE         retry.
         ///
         /// - Parameters:
@@ -201,6 +252,33 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
             request: GRPCCore.ServerRequest<Ndrc_Hitech_V1_WatchArrivalsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_ArrivalEvent>
+
+        /// Handle the "ListMissing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The bases still missing in a round (no accepted report, on time or late), per reporter.
+        /// > Moved here from RoundControl (the coordinator), which never served it: the arrivals are
+        /// > the aggregator's knowledge.
+        /// > 
+        /// > Status codes:
+        /// >   OK                  the missing bases (no reporters when none is missing).
+        /// >   INVALID_ARGUMENT    report_year not set.
+        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED   retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ndrc_Hitech_V1_ListMissingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Ndrc_Hitech_V1_ListMissingResponse` message.
+        func listMissing(
+            request: GRPCCore.ServerRequest<Ndrc_Hitech_V1_ListMissingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Ndrc_Hitech_V1_ListMissingResponse>
     }
 
     /// Simple service protocol for the "ndrc.hitech.v1.ArrivalStatus" service.
@@ -243,15 +321,20 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Server-streaming: one event per submission outcome from now on, until cancelled.
+        /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
+        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
+        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
+        /// > resubscribe with the last sequence seen.
         /// > 
         /// > Status codes (at the end of the stream):
-        /// >   OK                  server shutting down (reconnect).
+        /// >   OK                  the stream's time is up or the server is shutting down (resubscribe
+        /// >                       with after_sequence = the last sequence seen).
         /// >   CANCELLED           the client cancelled.
-        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   INVALID_ARGUMENT    negative after_sequence.
+        /// >   OUT_OF_RANGE        after_sequence beyond the end of the log (resubscribe unset or 0).
+        /// >   NOT_FOUND           unknown reporter_code.
         /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
-        /// >   RESOURCE_EXHAUSTED  the client reads too slowly and fell behind (reconnect and
-        /// >                       re-read GetRoundStatus).
         /// >   UNAVAILABLE         retry.
         ///
         /// - Parameters:
@@ -266,6 +349,33 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
             response: GRPCCore.RPCWriter<Ndrc_Hitech_V1_ArrivalEvent>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "ListMissing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The bases still missing in a round (no accepted report, on time or late), per reporter.
+        /// > Moved here from RoundControl (the coordinator), which never served it: the arrivals are
+        /// > the aggregator's knowledge.
+        /// > 
+        /// > Status codes:
+        /// >   OK                  the missing bases (no reporters when none is missing).
+        /// >   INVALID_ARGUMENT    report_year not set.
+        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED   retry.
+        ///
+        /// - Parameters:
+        ///   - request: A `Ndrc_Hitech_V1_ListMissingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Ndrc_Hitech_V1_ListMissingResponse` to respond with.
+        func listMissing(
+            request: Ndrc_Hitech_V1_ListMissingRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Ndrc_Hitech_V1_ListMissingResponse
     }
 }
 
@@ -290,6 +400,17 @@ extension Ndrc_Hitech_V1_ArrivalStatus.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_ArrivalEvent>(),
             handler: { request, context in
                 try await self.watchArrivals(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Ndrc_Hitech_V1_ArrivalStatus.Method.ListMissing.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ndrc_Hitech_V1_ListMissingRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_ListMissingResponse>(),
+            handler: { request, context in
+                try await self.listMissing(
                     request: request,
                     context: context
                 )
@@ -321,6 +442,17 @@ extension Ndrc_Hitech_V1_ArrivalStatus.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func listMissing(
+        request: GRPCCore.StreamingServerRequest<Ndrc_Hitech_V1_ListMissingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_ListMissingResponse> {
+        let response = try await self.listMissing(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -354,6 +486,19 @@ extension Ndrc_Hitech_V1_ArrivalStatus.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func listMissing(
+        request: GRPCCore.ServerRequest<Ndrc_Hitech_V1_ListMissingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Ndrc_Hitech_V1_ListMissingResponse> {
+        return GRPCCore.ServerResponse<Ndrc_Hitech_V1_ListMissingResponse>(
+            message: try await self.listMissing(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -406,15 +551,20 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Server-streaming: one event per submission outcome from now on, until cancelled.
+        /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
+        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
+        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
+        /// > resubscribe with the last sequence seen.
         /// > 
         /// > Status codes (at the end of the stream):
-        /// >   OK                  server shutting down (reconnect).
+        /// >   OK                  the stream's time is up or the server is shutting down (resubscribe
+        /// >                       with after_sequence = the last sequence seen).
         /// >   CANCELLED           the client cancelled.
-        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   INVALID_ARGUMENT    negative after_sequence.
+        /// >   OUT_OF_RANGE        after_sequence beyond the end of the log (resubscribe unset or 0).
+        /// >   NOT_FOUND           unknown reporter_code.
         /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
-        /// >   RESOURCE_EXHAUSTED  the client reads too slowly and fell behind (reconnect and
-        /// >                       re-read GetRoundStatus).
         /// >   UNAVAILABLE         retry.
         ///
         /// - Parameters:
@@ -432,6 +582,38 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
             deserializer: some GRPCCore.MessageDeserializer<Ndrc_Hitech_V1_ArrivalEvent>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ndrc_Hitech_V1_ArrivalEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListMissing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The bases still missing in a round (no accepted report, on time or late), per reporter.
+        /// > Moved here from RoundControl (the coordinator), which never served it: the arrivals are
+        /// > the aggregator's knowledge.
+        /// > 
+        /// > Status codes:
+        /// >   OK                  the missing bases (no reporters when none is missing).
+        /// >   INVALID_ARGUMENT    report_year not set.
+        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED   retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ndrc_Hitech_V1_ListMissingRequest` message.
+        ///   - serializer: A serializer for `Ndrc_Hitech_V1_ListMissingRequest` messages.
+        ///   - deserializer: A deserializer for `Ndrc_Hitech_V1_ListMissingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listMissing<Result>(
+            request: GRPCCore.ClientRequest<Ndrc_Hitech_V1_ListMissingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Ndrc_Hitech_V1_ListMissingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Ndrc_Hitech_V1_ListMissingResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_ListMissingResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -501,15 +683,20 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Server-streaming: one event per submission outcome from now on, until cancelled.
+        /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
+        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
+        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
+        /// > resubscribe with the last sequence seen.
         /// > 
         /// > Status codes (at the end of the stream):
-        /// >   OK                  server shutting down (reconnect).
+        /// >   OK                  the stream's time is up or the server is shutting down (resubscribe
+        /// >                       with after_sequence = the last sequence seen).
         /// >   CANCELLED           the client cancelled.
-        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   INVALID_ARGUMENT    negative after_sequence.
+        /// >   OUT_OF_RANGE        after_sequence beyond the end of the log (resubscribe unset or 0).
+        /// >   NOT_FOUND           unknown reporter_code.
         /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
-        /// >   RESOURCE_EXHAUSTED  the client reads too slowly and fell behind (reconnect and
-        /// >                       re-read GetRoundStatus).
         /// >   UNAVAILABLE         retry.
         ///
         /// - Parameters:
@@ -531,6 +718,49 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
             try await self.client.serverStreaming(
                 request: request,
                 descriptor: Ndrc_Hitech_V1_ArrivalStatus.Method.WatchArrivals.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListMissing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The bases still missing in a round (no accepted report, on time or late), per reporter.
+        /// > Moved here from RoundControl (the coordinator), which never served it: the arrivals are
+        /// > the aggregator's knowledge.
+        /// > 
+        /// > Status codes:
+        /// >   OK                  the missing bases (no reporters when none is missing).
+        /// >   INVALID_ARGUMENT    report_year not set.
+        /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+        /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED   retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ndrc_Hitech_V1_ListMissingRequest` message.
+        ///   - serializer: A serializer for `Ndrc_Hitech_V1_ListMissingRequest` messages.
+        ///   - deserializer: A deserializer for `Ndrc_Hitech_V1_ListMissingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listMissing<Result>(
+            request: GRPCCore.ClientRequest<Ndrc_Hitech_V1_ListMissingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Ndrc_Hitech_V1_ListMissingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Ndrc_Hitech_V1_ListMissingResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_ListMissingResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Ndrc_Hitech_V1_ArrivalStatus.Method.ListMissing.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -584,15 +814,20 @@ extension Ndrc_Hitech_V1_ArrivalStatus.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Server-streaming: one event per submission outcome from now on, until cancelled.
+    /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
+    /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
+    /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+    /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
+    /// > resubscribe with the last sequence seen.
     /// > 
     /// > Status codes (at the end of the stream):
-    /// >   OK                  server shutting down (reconnect).
+    /// >   OK                  the stream's time is up or the server is shutting down (resubscribe
+    /// >                       with after_sequence = the last sequence seen).
     /// >   CANCELLED           the client cancelled.
-    /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+    /// >   INVALID_ARGUMENT    negative after_sequence.
+    /// >   OUT_OF_RANGE        after_sequence beyond the end of the log (resubscribe unset or 0).
+    /// >   NOT_FOUND           unknown reporter_code.
     /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
-    /// >   RESOURCE_EXHAUSTED  the client reads too slowly and fell behind (reconnect and
-    /// >                       re-read GetRoundStatus).
     /// >   UNAVAILABLE         retry.
     ///
     /// - Parameters:
@@ -611,6 +846,44 @@ extension Ndrc_Hitech_V1_ArrivalStatus.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_WatchArrivalsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Ndrc_Hitech_V1_ArrivalEvent>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMissing" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The bases still missing in a round (no accepted report, on time or late), per reporter.
+    /// > Moved here from RoundControl (the coordinator), which never served it: the arrivals are
+    /// > the aggregator's knowledge.
+    /// > 
+    /// > Status codes:
+    /// >   OK                  the missing bases (no reporters when none is missing).
+    /// >   INVALID_ARGUMENT    report_year not set.
+    /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+    /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
+    /// >   UNAVAILABLE, DEADLINE_EXCEEDED   retry.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Ndrc_Hitech_V1_ListMissingRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMissing<Result>(
+        request: GRPCCore.ClientRequest<Ndrc_Hitech_V1_ListMissingRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_ListMissingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listMissing(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_ListMissingRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ndrc_Hitech_V1_ListMissingResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -665,15 +938,20 @@ extension Ndrc_Hitech_V1_ArrivalStatus.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Server-streaming: one event per submission outcome from now on, until cancelled.
+    /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
+    /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
+    /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+    /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
+    /// > resubscribe with the last sequence seen.
     /// > 
     /// > Status codes (at the end of the stream):
-    /// >   OK                  server shutting down (reconnect).
+    /// >   OK                  the stream's time is up or the server is shutting down (resubscribe
+    /// >                       with after_sequence = the last sequence seen).
     /// >   CANCELLED           the client cancelled.
-    /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+    /// >   INVALID_ARGUMENT    negative after_sequence.
+    /// >   OUT_OF_RANGE        after_sequence beyond the end of the log (resubscribe unset or 0).
+    /// >   NOT_FOUND           unknown reporter_code.
     /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
-    /// >   RESOURCE_EXHAUSTED  the client reads too slowly and fell behind (reconnect and
-    /// >                       re-read GetRoundStatus).
     /// >   UNAVAILABLE         retry.
     ///
     /// - Parameters:
@@ -695,6 +973,48 @@ extension Ndrc_Hitech_V1_ArrivalStatus.ClientProtocol {
             metadata: metadata
         )
         return try await self.watchArrivals(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListMissing" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The bases still missing in a round (no accepted report, on time or late), per reporter.
+    /// > Moved here from RoundControl (the coordinator), which never served it: the arrivals are
+    /// > the aggregator's knowledge.
+    /// > 
+    /// > Status codes:
+    /// >   OK                  the missing bases (no reporters when none is missing).
+    /// >   INVALID_ARGUMENT    report_year not set.
+    /// >   NOT_FOUND           no round for report_year, or unknown reporter_code.
+    /// >   UNAUTHENTICATED, PERMISSION_DENIED   as for GetRoundStatus.
+    /// >   UNAVAILABLE, DEADLINE_EXCEEDED   retry.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listMissing<Result>(
+        _ message: Ndrc_Hitech_V1_ListMissingRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_ListMissingResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Ndrc_Hitech_V1_ListMissingRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listMissing(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -80,6 +80,53 @@ public nonisolated enum Ndrc_Hitech_V1_BaseArrivalState: SwiftProtobuf.Enum, Swi
 
 }
 
+/// What an ArrivalEvent says.
+public nonisolated enum Ndrc_Hitech_V1_ArrivalEventKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set. Invalid.
+  case unspecified // = 0
+
+  /// The first message of every stream: `sequence` is the position the stream starts after
+  /// (resume from it if no other event arrives before a disconnect); no receipt.
+  case started // = 1
+
+  /// A submission outcome was stored (accepted, accepted with warnings, accepted late,
+  /// duplicate, rejected): `receipt` says which.
+  case submission // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .started
+    case 2: self = .submission
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .started: return 1
+    case .submission: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Ndrc_Hitech_V1_ArrivalEventKind] = [
+    .unspecified,
+    .started,
+    .submission,
+  ]
+
+}
+
 /// Ask for the arrival status of a round.
 public nonisolated struct Ndrc_Hitech_V1_GetRoundStatusRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -262,27 +309,47 @@ public nonisolated struct Ndrc_Hitech_V1_WatchArrivalsRequest: Sendable {
   /// Only this round; 0 = all rounds.
   public var reportYear: Int32 = 0
 
-  /// Only this reporter; empty = all.
+  /// Only this reporter; empty = all. A reporter's node gets its own events only, whatever it
+  /// asks.
   public var reporterCode: String = String()
+
+  /// Resume after this position of the arrival log: the `sequence` of the last event handled
+  /// (of any kind, including the STARTED marker). Unset = from now on. 0 = from the start of
+  /// the log.
+  public var afterSequence: Int64 {
+    get {_afterSequence ?? 0}
+    set {_afterSequence = newValue}
+  }
+  /// Returns true if `afterSequence` has been explicitly set.
+  public var hasAfterSequence: Bool {self._afterSequence != nil}
+  /// Clears the value of `afterSequence`. Subsequent reads from it will return its default value.
+  public mutating func clearAfterSequence() {self._afterSequence = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _afterSequence: Int64? = nil
 }
 
-/// One submission outcome, pushed as it is stored or refused.
+/// One event of the arrival log.
 public nonisolated struct Ndrc_Hitech_V1_ArrivalEvent: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Position in the aggregator's arrival log, strictly increasing.
+  /// Position in the arrival log. The arrival log is the store's submissions table in row
+  /// order: `sequence` is the stored submission's row id, assigned by the store (the same for
+  /// every aggregator sharing a PostgreSQL store), strictly increasing along a stream, with
+  /// gaps (filtered rows, rolled-back transactions). A stream delivers an event only once every
+  /// submission with a lower sequence is committed, so resuming after the last sequence seen
+  /// loses and repeats nothing.
   public var sequence: Int64 {
     get {_storage._sequence}
     set {_uniqueStorage()._sequence = newValue}
   }
 
-  /// When the outcome was recorded.
+  /// When the submission was stored (for a duplicate: this submission, not the original).
   public var observedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._observedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._observedAt = newValue}
@@ -292,7 +359,8 @@ public nonisolated struct Ndrc_Hitech_V1_ArrivalEvent: @unchecked Sendable {
   /// Clears the value of `observedAt`. Subsequent reads from it will return its default value.
   public mutating func clearObservedAt() {_uniqueStorage()._observedAt = nil}
 
-  /// The receipt of the submission (status says accepted, duplicate, rejected, late).
+  /// The receipt of the submission (status says accepted, duplicate, rejected, late); set for
+  /// SUBMISSION.
   public var receipt: Ndrc_Hitech_V1_Receipt {
     get {_storage._receipt ?? Ndrc_Hitech_V1_Receipt()}
     set {_uniqueStorage()._receipt = newValue}
@@ -302,25 +370,11 @@ public nonisolated struct Ndrc_Hitech_V1_ArrivalEvent: @unchecked Sendable {
   /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
   public mutating func clearReceipt() {_uniqueStorage()._receipt = nil}
 
-  /// The base's row after this event.
-  public var base: Ndrc_Hitech_V1_BaseArrival {
-    get {_storage._base ?? Ndrc_Hitech_V1_BaseArrival()}
-    set {_uniqueStorage()._base = newValue}
+  /// What the event says.
+  public var kind: Ndrc_Hitech_V1_ArrivalEventKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
   }
-  /// Returns true if `base` has been explicitly set.
-  public var hasBase: Bool {_storage._base != nil}
-  /// Clears the value of `base`. Subsequent reads from it will return its default value.
-  public mutating func clearBase() {_uniqueStorage()._base = nil}
-
-  /// The reporter's row after this event.
-  public var reporter: Ndrc_Hitech_V1_ReporterArrival {
-    get {_storage._reporter ?? Ndrc_Hitech_V1_ReporterArrival()}
-    set {_uniqueStorage()._reporter = newValue}
-  }
-  /// Returns true if `reporter` has been explicitly set.
-  public var hasReporter: Bool {_storage._reporter != nil}
-  /// Clears the value of `reporter`. Subsequent reads from it will return its default value.
-  public mutating func clearReporter() {_uniqueStorage()._reporter = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -329,12 +383,97 @@ public nonisolated struct Ndrc_Hitech_V1_ArrivalEvent: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// Ask which bases are still missing.
+public nonisolated struct Ndrc_Hitech_V1_ListMissingRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The round.
+  public var reportYear: Int32 = 0
+
+  /// Only this reporter; empty = all.
+  public var reporterCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The missing bases of one reporter.
+public nonisolated struct Ndrc_Hitech_V1_MissingReporter: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The reporter.
+  public var reporterCode: String = String()
+
+  /// Its Chinese name.
+  public var nameZh: String = String()
+
+  /// Its bases with no accepted report, sorted.
+  public var missingBaseIds: [String] = []
+
+  /// When the last reminder notice of the round was issued to it; unset if never.
+  public var lastRemindedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_lastRemindedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_lastRemindedAt = newValue}
+  }
+  /// Returns true if `lastRemindedAt` has been explicitly set.
+  public var hasLastRemindedAt: Bool {self._lastRemindedAt != nil}
+  /// Clears the value of `lastRemindedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearLastRemindedAt() {self._lastRemindedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lastRemindedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Bases still missing in a round.
+public nonisolated struct Ndrc_Hitech_V1_ListMissingResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The round.
+  public var reportYear: Int32 = 0
+
+  /// Its deadline.
+  public var deadline: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_deadline ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_deadline = newValue}
+  }
+  /// Returns true if `deadline` has been explicitly set.
+  public var hasDeadline: Bool {self._deadline != nil}
+  /// Clears the value of `deadline`. Subsequent reads from it will return its default value.
+  public mutating func clearDeadline() {self._deadline = nil}
+
+  /// One entry per reporter with at least one missing base, ordered by reporter_code.
+  public var reporters: [Ndrc_Hitech_V1_MissingReporter] = []
+
+  /// Total missing bases.
+  public var missingBases: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _deadline: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "ndrc.hitech.v1"
 
 nonisolated extension Ndrc_Hitech_V1_BaseArrivalState: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BASE_ARRIVAL_STATE_UNSPECIFIED\0\u{1}BASE_ARRIVAL_STATE_MISSING\0\u{1}BASE_ARRIVAL_STATE_REJECTED\0\u{1}BASE_ARRIVAL_STATE_ACCEPTED\0\u{1}BASE_ARRIVAL_STATE_ACCEPTED_LATE\0")
+}
+
+nonisolated extension Ndrc_Hitech_V1_ArrivalEventKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ARRIVAL_EVENT_KIND_UNSPECIFIED\0\u{1}ARRIVAL_EVENT_KIND_STARTED\0\u{1}ARRIVAL_EVENT_KIND_SUBMISSION\0")
 }
 
 nonisolated extension Ndrc_Hitech_V1_GetRoundStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -630,6 +769,141 @@ nonisolated extension Ndrc_Hitech_V1_RoundStatus: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Ndrc_Hitech_V1_WatchArrivalsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WatchArrivalsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}report_year\0\u{3}reporter_code\0\u{3}after_sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.reportYear) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reporterCode) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self._afterSequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.reportYear != 0 {
+      try visitor.visitSingularInt32Field(value: self.reportYear, fieldNumber: 1)
+    }
+    if !self.reporterCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.reporterCode, fieldNumber: 2)
+    }
+    try { if let v = self._afterSequence {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Ndrc_Hitech_V1_WatchArrivalsRequest, rhs: Ndrc_Hitech_V1_WatchArrivalsRequest) -> Bool {
+    if lhs.reportYear != rhs.reportYear {return false}
+    if lhs.reporterCode != rhs.reporterCode {return false}
+    if lhs._afterSequence != rhs._afterSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Ndrc_Hitech_V1_ArrivalEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ArrivalEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}observed_at\0\u{1}receipt\0\u{2}\u{3}kind\0\u{b}base\0\u{b}reporter\0\u{c}\u{4}\u{1}\u{c}\u{5}\u{1}")
+
+  fileprivate class _StorageClass {
+    var _sequence: Int64 = 0
+    var _observedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _receipt: Ndrc_Hitech_V1_Receipt? = nil
+    var _kind: Ndrc_Hitech_V1_ArrivalEventKind = .unspecified
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _sequence = source._sequence
+      _observedAt = source._observedAt
+      _receipt = source._receipt
+      _kind = source._kind
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._sequence) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._observedAt) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._receipt) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._sequence != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._sequence, fieldNumber: 1)
+      }
+      try { if let v = _storage._observedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._receipt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 6)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Ndrc_Hitech_V1_ArrivalEvent, rhs: Ndrc_Hitech_V1_ArrivalEvent) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._sequence != rhs_storage._sequence {return false}
+        if _storage._observedAt != rhs_storage._observedAt {return false}
+        if _storage._receipt != rhs_storage._receipt {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Ndrc_Hitech_V1_ListMissingRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMissingRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}report_year\0\u{3}reporter_code\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -655,7 +929,7 @@ nonisolated extension Ndrc_Hitech_V1_WatchArrivalsRequest: SwiftProtobuf.Message
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Ndrc_Hitech_V1_WatchArrivalsRequest, rhs: Ndrc_Hitech_V1_WatchArrivalsRequest) -> Bool {
+  public static func ==(lhs: Ndrc_Hitech_V1_ListMissingRequest, rhs: Ndrc_Hitech_V1_ListMissingRequest) -> Bool {
     if lhs.reportYear != rhs.reportYear {return false}
     if lhs.reporterCode != rhs.reporterCode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -663,99 +937,99 @@ nonisolated extension Ndrc_Hitech_V1_WatchArrivalsRequest: SwiftProtobuf.Message
   }
 }
 
-nonisolated extension Ndrc_Hitech_V1_ArrivalEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ArrivalEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}observed_at\0\u{1}receipt\0\u{1}base\0\u{1}reporter\0")
-
-  fileprivate class _StorageClass {
-    var _sequence: Int64 = 0
-    var _observedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _receipt: Ndrc_Hitech_V1_Receipt? = nil
-    var _base: Ndrc_Hitech_V1_BaseArrival? = nil
-    var _reporter: Ndrc_Hitech_V1_ReporterArrival? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _sequence = source._sequence
-      _observedAt = source._observedAt
-      _receipt = source._receipt
-      _base = source._base
-      _reporter = source._reporter
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
+nonisolated extension Ndrc_Hitech_V1_MissingReporter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MissingReporter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reporter_code\0\u{3}name_zh\0\u{3}missing_base_ids\0\u{3}last_reminded_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._sequence) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._observedAt) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._receipt) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._base) }()
-        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._reporter) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reporterCode) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nameZh) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.missingBaseIds) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._lastRemindedAt) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.reporterCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.reporterCode, fieldNumber: 1)
+    }
+    if !self.nameZh.isEmpty {
+      try visitor.visitSingularStringField(value: self.nameZh, fieldNumber: 2)
+    }
+    if !self.missingBaseIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.missingBaseIds, fieldNumber: 3)
+    }
+    try { if let v = self._lastRemindedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Ndrc_Hitech_V1_MissingReporter, rhs: Ndrc_Hitech_V1_MissingReporter) -> Bool {
+    if lhs.reporterCode != rhs.reporterCode {return false}
+    if lhs.nameZh != rhs.nameZh {return false}
+    if lhs.missingBaseIds != rhs.missingBaseIds {return false}
+    if lhs._lastRemindedAt != rhs._lastRemindedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Ndrc_Hitech_V1_ListMissingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMissingResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}report_year\0\u{1}deadline\0\u{1}reporters\0\u{3}missing_bases\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._sequence != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._sequence, fieldNumber: 1)
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.reportYear) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._deadline) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.reporters) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.missingBases) }()
+      default: break
       }
-      try { if let v = _storage._observedAt {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
-      try { if let v = _storage._receipt {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      } }()
-      try { if let v = _storage._base {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-      } }()
-      try { if let v = _storage._reporter {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-      } }()
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.reportYear != 0 {
+      try visitor.visitSingularInt32Field(value: self.reportYear, fieldNumber: 1)
+    }
+    try { if let v = self._deadline {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.reporters.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reporters, fieldNumber: 3)
+    }
+    if self.missingBases != 0 {
+      try visitor.visitSingularInt64Field(value: self.missingBases, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Ndrc_Hitech_V1_ArrivalEvent, rhs: Ndrc_Hitech_V1_ArrivalEvent) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._sequence != rhs_storage._sequence {return false}
-        if _storage._observedAt != rhs_storage._observedAt {return false}
-        if _storage._receipt != rhs_storage._receipt {return false}
-        if _storage._base != rhs_storage._base {return false}
-        if _storage._reporter != rhs_storage._reporter {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+  public static func ==(lhs: Ndrc_Hitech_V1_ListMissingResponse, rhs: Ndrc_Hitech_V1_ListMissingResponse) -> Bool {
+    if lhs.reportYear != rhs.reportYear {return false}
+    if lhs._deadline != rhs._deadline {return false}
+    if lhs.reporters != rhs.reporters {return false}
+    if lhs.missingBases != rhs.missingBases {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

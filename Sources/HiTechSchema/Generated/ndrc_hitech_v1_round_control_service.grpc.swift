@@ -1,4 +1,5 @@
-/// RoundControl: the coordinator's service for NDRC operators (DESIGN.md §2 "Coordinator").
+/// RoundControl: the coordinator's service for NDRC operators (DESIGN.md §2 "Coordinator"). The
+/// missing bases of a round are the aggregator's knowledge: ArrivalStatus.ListMissing.
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -61,25 +62,11 @@ public enum Ndrc_Hitech_V1_RoundControl: Sendable {
                 type: .unary
             )
         }
-        /// Namespace for "ListMissing" metadata.
-        public enum ListMissing: Sendable {
-            /// Request type for "ListMissing".
-            public typealias Input = Ndrc_Hitech_V1_ListMissingRequest
-            /// Response type for "ListMissing".
-            public typealias Output = Ndrc_Hitech_V1_ListMissingResponse
-            /// Descriptor for "ListMissing".
-            public static let descriptor = GRPCCore.MethodDescriptor(
-                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "ndrc.hitech.v1.RoundControl"),
-                method: "ListMissing",
-                type: .unary
-            )
-        }
         /// Descriptors for all methods in the "ndrc.hitech.v1.RoundControl" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ListRounds.descriptor,
             GetRound.descriptor,
-            UpdateRoundState.descriptor,
-            ListMissing.descriptor
+            UpdateRoundState.descriptor
         ]
     }
 }
@@ -184,28 +171,6 @@ extension Ndrc_Hitech_V1_RoundControl {
             request: GRPCCore.StreamingServerRequest<Ndrc_Hitech_V1_UpdateRoundStateRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_Round>
-
-        /// Handle the "ListMissing" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > The bases still missing in a round, per reporter.
-        /// > 
-        /// > Status codes:
-        /// >   OK, INVALID_ARGUMENT (report_year not set), NOT_FOUND (no such round or reporter),
-        /// >   UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE, DEADLINE_EXCEEDED.
-        ///
-        /// - Parameters:
-        ///   - request: A streaming request of `Ndrc_Hitech_V1_ListMissingRequest` messages.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A streaming response of `Ndrc_Hitech_V1_ListMissingResponse` messages.
-        func listMissing(
-            request: GRPCCore.StreamingServerRequest<Ndrc_Hitech_V1_ListMissingRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_ListMissingResponse>
     }
 
     /// Service protocol for the "ndrc.hitech.v1.RoundControl" service.
@@ -294,28 +259,6 @@ extension Ndrc_Hitech_V1_RoundControl {
             request: GRPCCore.ServerRequest<Ndrc_Hitech_V1_UpdateRoundStateRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Ndrc_Hitech_V1_Round>
-
-        /// Handle the "ListMissing" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > The bases still missing in a round, per reporter.
-        /// > 
-        /// > Status codes:
-        /// >   OK, INVALID_ARGUMENT (report_year not set), NOT_FOUND (no such round or reporter),
-        /// >   UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE, DEADLINE_EXCEEDED.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Ndrc_Hitech_V1_ListMissingRequest` message.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A response containing a single `Ndrc_Hitech_V1_ListMissingResponse` message.
-        func listMissing(
-            request: GRPCCore.ServerRequest<Ndrc_Hitech_V1_ListMissingRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.ServerResponse<Ndrc_Hitech_V1_ListMissingResponse>
     }
 
     /// Simple service protocol for the "ndrc.hitech.v1.RoundControl" service.
@@ -402,28 +345,6 @@ extension Ndrc_Hitech_V1_RoundControl {
             request: Ndrc_Hitech_V1_UpdateRoundStateRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Ndrc_Hitech_V1_Round
-
-        /// Handle the "ListMissing" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > The bases still missing in a round, per reporter.
-        /// > 
-        /// > Status codes:
-        /// >   OK, INVALID_ARGUMENT (report_year not set), NOT_FOUND (no such round or reporter),
-        /// >   UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE, DEADLINE_EXCEEDED.
-        ///
-        /// - Parameters:
-        ///   - request: A `Ndrc_Hitech_V1_ListMissingRequest` message.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A `Ndrc_Hitech_V1_ListMissingResponse` to respond with.
-        func listMissing(
-            request: Ndrc_Hitech_V1_ListMissingRequest,
-            context: GRPCCore.ServerContext
-        ) async throws -> Ndrc_Hitech_V1_ListMissingResponse
     }
 }
 
@@ -459,17 +380,6 @@ extension Ndrc_Hitech_V1_RoundControl.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_Round>(),
             handler: { request, context in
                 try await self.updateRoundState(
-                    request: request,
-                    context: context
-                )
-            }
-        )
-        router.registerHandler(
-            forMethod: Ndrc_Hitech_V1_RoundControl.Method.ListMissing.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Ndrc_Hitech_V1_ListMissingRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_ListMissingResponse>(),
-            handler: { request, context in
-                try await self.listMissing(
                     request: request,
                     context: context
                 )
@@ -513,17 +423,6 @@ extension Ndrc_Hitech_V1_RoundControl.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
-
-    public func listMissing(
-        request: GRPCCore.StreamingServerRequest<Ndrc_Hitech_V1_ListMissingRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_ListMissingResponse> {
-        let response = try await self.listMissing(
-            request: GRPCCore.ServerRequest(stream: request),
-            context: context
-        )
-        return GRPCCore.StreamingServerResponse(single: response)
-    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -561,19 +460,6 @@ extension Ndrc_Hitech_V1_RoundControl.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Ndrc_Hitech_V1_Round> {
         return GRPCCore.ServerResponse<Ndrc_Hitech_V1_Round>(
             message: try await self.updateRoundState(
-                request: request.message,
-                context: context
-            ),
-            metadata: [:]
-        )
-    }
-
-    public func listMissing(
-        request: GRPCCore.ServerRequest<Ndrc_Hitech_V1_ListMissingRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.ServerResponse<Ndrc_Hitech_V1_ListMissingResponse> {
-        return GRPCCore.ServerResponse<Ndrc_Hitech_V1_ListMissingResponse>(
-            message: try await self.listMissing(
                 request: request.message,
                 context: context
             ),
@@ -683,33 +569,6 @@ extension Ndrc_Hitech_V1_RoundControl {
             deserializer: some GRPCCore.MessageDeserializer<Ndrc_Hitech_V1_Round>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_Round>) async throws -> Result
-        ) async throws -> Result where Result: Sendable
-
-        /// Call the "ListMissing" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > The bases still missing in a round, per reporter.
-        /// > 
-        /// > Status codes:
-        /// >   OK, INVALID_ARGUMENT (report_year not set), NOT_FOUND (no such round or reporter),
-        /// >   UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE, DEADLINE_EXCEEDED.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Ndrc_Hitech_V1_ListMissingRequest` message.
-        ///   - serializer: A serializer for `Ndrc_Hitech_V1_ListMissingRequest` messages.
-        ///   - deserializer: A deserializer for `Ndrc_Hitech_V1_ListMissingResponse` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        func listMissing<Result>(
-            request: GRPCCore.ClientRequest<Ndrc_Hitech_V1_ListMissingRequest>,
-            serializer: some GRPCCore.MessageSerializer<Ndrc_Hitech_V1_ListMissingRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Ndrc_Hitech_V1_ListMissingResponse>,
-            options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_ListMissingResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -855,44 +714,6 @@ extension Ndrc_Hitech_V1_RoundControl {
                 onResponse: handleResponse
             )
         }
-
-        /// Call the "ListMissing" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > The bases still missing in a round, per reporter.
-        /// > 
-        /// > Status codes:
-        /// >   OK, INVALID_ARGUMENT (report_year not set), NOT_FOUND (no such round or reporter),
-        /// >   UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE, DEADLINE_EXCEEDED.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Ndrc_Hitech_V1_ListMissingRequest` message.
-        ///   - serializer: A serializer for `Ndrc_Hitech_V1_ListMissingRequest` messages.
-        ///   - deserializer: A deserializer for `Ndrc_Hitech_V1_ListMissingResponse` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        public func listMissing<Result>(
-            request: GRPCCore.ClientRequest<Ndrc_Hitech_V1_ListMissingRequest>,
-            serializer: some GRPCCore.MessageSerializer<Ndrc_Hitech_V1_ListMissingRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Ndrc_Hitech_V1_ListMissingResponse>,
-            options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_ListMissingResponse>) async throws -> Result = { response in
-                try response.message
-            }
-        ) async throws -> Result where Result: Sendable {
-            try await self.client.unary(
-                request: request,
-                descriptor: Ndrc_Hitech_V1_RoundControl.Method.ListMissing.descriptor,
-                serializer: serializer,
-                deserializer: deserializer,
-                options: options,
-                onResponse: handleResponse
-            )
-        }
     }
 }
 
@@ -1002,39 +823,6 @@ extension Ndrc_Hitech_V1_RoundControl.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_UpdateRoundStateRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Ndrc_Hitech_V1_Round>(),
-            options: options,
-            onResponse: handleResponse
-        )
-    }
-
-    /// Call the "ListMissing" method.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > The bases still missing in a round, per reporter.
-    /// > 
-    /// > Status codes:
-    /// >   OK, INVALID_ARGUMENT (report_year not set), NOT_FOUND (no such round or reporter),
-    /// >   UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE, DEADLINE_EXCEEDED.
-    ///
-    /// - Parameters:
-    ///   - request: A request containing a single `Ndrc_Hitech_V1_ListMissingRequest` message.
-    ///   - options: Options to apply to this RPC.
-    ///   - handleResponse: A closure which handles the response and returns its result to
-    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-    ///       already finished.
-    /// - Returns: The result of `handleResponse`.
-    public func listMissing<Result>(
-        request: GRPCCore.ClientRequest<Ndrc_Hitech_V1_ListMissingRequest>,
-        options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_ListMissingResponse>) async throws -> Result = { response in
-            try response.message
-        }
-    ) async throws -> Result where Result: Sendable {
-        try await self.listMissing(
-            request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_ListMissingRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Ndrc_Hitech_V1_ListMissingResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1158,43 +946,6 @@ extension Ndrc_Hitech_V1_RoundControl.ClientProtocol {
             metadata: metadata
         )
         return try await self.updateRoundState(
-            request: request,
-            options: options,
-            onResponse: handleResponse
-        )
-    }
-
-    /// Call the "ListMissing" method.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > The bases still missing in a round, per reporter.
-    /// > 
-    /// > Status codes:
-    /// >   OK, INVALID_ARGUMENT (report_year not set), NOT_FOUND (no such round or reporter),
-    /// >   UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE, DEADLINE_EXCEEDED.
-    ///
-    /// - Parameters:
-    ///   - message: request message to send.
-    ///   - metadata: Additional metadata to send, defaults to empty.
-    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
-    ///   - handleResponse: A closure which handles the response and returns its result to
-    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-    ///       already finished.
-    /// - Returns: The result of `handleResponse`.
-    public func listMissing<Result>(
-        _ message: Ndrc_Hitech_V1_ListMissingRequest,
-        metadata: GRPCCore.Metadata = [:],
-        options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_ListMissingResponse>) async throws -> Result = { response in
-            try response.message
-        }
-    ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.ClientRequest<Ndrc_Hitech_V1_ListMissingRequest>(
-            message: message,
-            metadata: metadata
-        )
-        return try await self.listMissing(
             request: request,
             options: options,
             onResponse: handleResponse
