@@ -130,7 +130,6 @@ public final class PostgresReportStore: ReportStore, Sendable {
                     + "so that a receipt is never sent for a commit a crash could undo")
               }
             }
-            try await PostgresSchema.migrate(connection, location: location, logger: logger)
           }
         }
         group.addTask {
@@ -141,6 +140,11 @@ public final class PostgresReportStore: ReportStore, Sendable {
         }
         try await group.next()
         group.cancelAll()
+      }
+      // The server answered: the migrations run without the connect timeout, which is for
+      // reaching the server, not for how long a busy server takes to apply the schema.
+      try await client.withConnection { connection in
+        try await PostgresSchema.migrate(connection, location: location, logger: logger)
       }
     } catch {
       throw Self.openingError(location, error)

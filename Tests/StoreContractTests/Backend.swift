@@ -66,7 +66,9 @@ struct ContractDatabase: Sendable {
         configuration: .init(maxBatchSize: maxBatchSize), logger: contractLogger)
     case .postgres:
       return try await PostgresReportStore.open(
-        location, configuration: .init(maxBatchSize: maxBatchSize), logger: contractLogger)
+        location,
+        // Generous: the parallel suites load this 2-core machine and the server beside them.
+        configuration: .init(maxBatchSize: maxBatchSize, connectTimeoutSeconds: 60), logger: contractLogger)
     }
   }
 
