@@ -43,16 +43,7 @@ public struct ArrivalStatusService: Ndrc_Hitech_V1_ArrivalStatus.SimpleServicePr
     request: Ndrc_Hitech_V1_GetRoundStatusRequest,
     context: ServerContext
   ) async throws -> Ndrc_Hitech_V1_RoundStatus {
-    var reporterFilter = request.reporterCode
-    switch try CallerIdentity.of(context) {
-    case .reporter(let code):
-      if reporterFilter.isEmpty { reporterFilter = code }
-      guard reporterFilter == code else {
-        throw RPCError(code: .permissionDenied, message: "reporter_code: reporter \(code) may ask for its own status only")
-      }
-    case .coordinator, .operator:
-      break
-    }
+    let reporterFilter = try Self.reporterFilter(request.reporterCode, of: context, mayOnly: "ask for its own status only")
     let year = Int(request.reportYear)
     guard request.reportYear != 0 else {
       throw RPCError(code: .invalidArgument, message: "report_year: required")
@@ -99,16 +90,7 @@ public struct ArrivalStatusService: Ndrc_Hitech_V1_ArrivalStatus.SimpleServicePr
     request: Ndrc_Hitech_V1_ListMissingRequest,
     context: ServerContext
   ) async throws -> Ndrc_Hitech_V1_ListMissingResponse {
-    var reporterFilter = request.reporterCode
-    switch try CallerIdentity.of(context) {
-    case .reporter(let code):
-      if reporterFilter.isEmpty { reporterFilter = code }
-      guard reporterFilter == code else {
-        throw RPCError(code: .permissionDenied, message: "reporter_code: reporter \(code) may ask for its own missing bases only")
-      }
-    case .coordinator, .operator:
-      break
-    }
+    let reporterFilter = try Self.reporterFilter(request.reporterCode, of: context, mayOnly: "ask for its own missing bases only")
     guard request.reportYear != 0 else {
       throw RPCError(code: .invalidArgument, message: "report_year: required")
     }
@@ -168,16 +150,7 @@ public struct ArrivalStatusService: Ndrc_Hitech_V1_ArrivalStatus.SimpleServicePr
     response: RPCWriter<Ndrc_Hitech_V1_ArrivalEvent>,
     context: ServerContext
   ) async throws {
-    var reporterFilter = request.reporterCode
-    switch try CallerIdentity.of(context) {
-    case .reporter(let code):
-      if reporterFilter.isEmpty { reporterFilter = code }
-      guard reporterFilter == code else {
-        throw RPCError(code: .permissionDenied, message: "reporter_code: reporter \(code) may watch its own arrivals only")
-      }
-    case .coordinator, .operator:
-      break
-    }
+    let reporterFilter = try Self.reporterFilter(request.reporterCode, of: context, mayOnly: "watch its own arrivals only")
     guard !request.hasAfterSequence || request.afterSequence >= 0 else {
       throw RPCError(code: .invalidArgument, message: "after_sequence: 0 or more, got \(request.afterSequence)")
     }
@@ -278,5 +251,24 @@ extension Ndrc_Hitech_V1_BaseArrival {
     warnings = Int64(row.warnings)
     if let last = row.lastSubmissionAtMicros { lastSubmissionAt = Google_Protobuf_Timestamp(microsecondsSince1970: last) }
     lastRejectionFindings = row.lastRejectionFindings.map(Ndrc_Hitech_V1_Finding.init)
+  }
+}
+
+extension ArrivalStatusService {
+  /// The reporter a request is about: a reporter's node may ask about itself only (an empty
+  /// `reporter_code` means itself); the coordinator and operators may ask about anyone (empty
+  /// means everyone).
+  private static func reporterFilter(
+    _ requested: String, of context: ServerContext, mayOnly action: String
+  ) throws -> String {
+    switch try CallerIdentity.of(context) {
+    case .reporter(let code):
+      guard requested.isEmpty || requested == code else {
+        throw RPCError(code: .permissionDenied, message: "reporter_code: reporter \(code) may \(action)")
+      }
+      return code
+    case .coordinator, .operator:
+      return requested
+    }
   }
 }
