@@ -1,34 +1,11 @@
 import AggregatorStore
+import DaemonSupport
 import Foundation
 import HiTechSchema
 import SwiftProtobuf
 
-// Mapping between the store's view of rounds and bases and the wire messages.
-
-extension RoundRecord.State {
-  init?(_ state: Ndrc_Hitech_V1_RoundState) {
-    switch state {
-    case .planned: self = .planned
-    case .open: self = .open
-    case .closed: self = .closed
-    case .assessed: self = .assessed
-    case .published: self = .published
-    default: return nil
-    }
-  }
-}
-
-extension Ndrc_Hitech_V1_RoundState {
-  init(_ state: RoundRecord.State) {
-    switch state {
-    case .planned: self = .planned
-    case .open: self = .open
-    case .closed: self = .closed
-    case .assessed: self = .assessed
-    case .published: self = .published
-    }
-  }
-}
+// Mapping between the store's view of rounds and bases and the wire messages (the round
+// state's own mapping is DaemonSupport's).
 
 extension Ndrc_Hitech_V1_LatePolicy {
   init(_ policy: RoundRecord.LatePolicy) {

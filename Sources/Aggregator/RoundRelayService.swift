@@ -1,4 +1,5 @@
 import AggregatorStore
+import DaemonSupport
 import Foundation
 public import GRPCCore
 public import HiTechSchema

@@ -1,8 +1,9 @@
+public import HiTechDomain
+
 /// The aggregator's view of one yearly round: whether reports for its year are accepted.
 public struct RoundRecord: Sendable, Hashable {
-  public enum State: String, Sendable, Hashable, CaseIterable {
-    case planned, open, closed, assessed, published
-  }
+  /// The domain's round state (one enum for the coordinator and the aggregator).
+  public typealias State = RoundState
 
   public enum LatePolicy: String, Sendable, Hashable, CaseIterable {
     /// After the deadline, reports are still accepted and marked late.
@@ -32,18 +33,5 @@ public struct RoundRecord: Sendable, Hashable {
     self.opensAtMicros = opensAtMicros
     self.deadlineMicros = deadlineMicros
     self.updatedAtMicros = updatedAtMicros
-  }
-}
-
-extension RoundRecord.State {
-  /// The state's place in a round's life: a round never moves to a lower one.
-  package var order: Int {
-    switch self {
-    case .planned: 0
-    case .open: 1
-    case .closed: 2
-    case .assessed: 3
-    case .published: 4
-    }
   }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+public import HiTechDomain
 import GRDB
 public import Logging
 

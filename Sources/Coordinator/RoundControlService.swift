@@ -1,5 +1,7 @@
 public import GRPCCore
 public import HiTechSchema
+import DaemonSupport
+import HiTechDomain
 import Logging
 
 /// The coordinator's `ndrc.hitech.v1.RoundControl` service for NDRC operators: list rounds,

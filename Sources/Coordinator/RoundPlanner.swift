@@ -1,4 +1,5 @@
 public import Foundation
+public import HiTechDomain
 
 /// The calendar's rules, with no I/O: which step of which round is next, and whether it is
 /// recorded and applied, or skipped.

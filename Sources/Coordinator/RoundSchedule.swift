@@ -1,25 +1,5 @@
 import Foundation
-
-/// The state of a round (round.proto `RoundState`). Transitions only move forward:
-/// `planned → open → closed → assessed → published`.
-public enum RoundState: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
-  case planned, open, closed, assessed, published
-
-  /// The state after this one; `nil` for `published` (final).
-  public var next: RoundState? {
-    switch self {
-    case .planned: .open
-    case .open: .closed
-    case .closed: .assessed
-    case .assessed: .published
-    case .published: nil
-    }
-  }
-
-  private var order: Int { Self.allCases.firstIndex(of: self)! }
-
-  public static func < (lhs: RoundState, rhs: RoundState) -> Bool { lhs.order < rhs.order }
-}
+public import HiTechDomain
 
 /// What happens to a report that arrives after the deadline (round.proto `LatePolicy`).
 public enum LatePolicy: String, Sendable, Hashable, Codable {

@@ -1,4 +1,5 @@
 public import Foundation
+public import HiTechDomain
 
 /// The kind of a step of a round: the four transitions and the reminders between opening and
 /// the deadline.

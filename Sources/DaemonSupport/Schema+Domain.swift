@@ -68,3 +68,30 @@ extension Field {
     }
   }
 }
+
+extension RoundState {
+  /// The state of a wire state; `nil` for UNSPECIFIED (or a value this version does not know).
+  public init?(_ state: Ndrc_Hitech_V1_RoundState) {
+    switch state {
+    case .planned: self = .planned
+    case .open: self = .open
+    case .closed: self = .closed
+    case .assessed: self = .assessed
+    case .published: self = .published
+    default: return nil
+    }
+  }
+}
+
+extension Ndrc_Hitech_V1_RoundState {
+  /// The wire state of a round state.
+  public init(_ state: RoundState) {
+    switch state {
+    case .planned: self = .planned
+    case .open: self = .open
+    case .closed: self = .closed
+    case .assessed: self = .assessed
+    case .published: self = .published
+    }
+  }
+}

@@ -4,6 +4,7 @@ import Coordinator
 import DaemonSupport
 import Foundation
 import GRPCCore
+import HiTechDomain
 import HiTechSchema
 import Logging
 import ZeroMQTransport

@@ -1,4 +1,5 @@
 import Foundation
+import HiTechDomain
 import GRPCCore
 import HiTechSchema
 import Testing

@@ -7,33 +7,6 @@ import SwiftProtobuf
 
 // Mapping between the coordinator's records, the assessment and the wire messages.
 
-extension Ndrc_Hitech_V1_RoundState {
-  /// The wire state of a coordinator round state.
-  public init(_ state: RoundState) {
-    switch state {
-    case .planned: self = .planned
-    case .open: self = .open
-    case .closed: self = .closed
-    case .assessed: self = .assessed
-    case .published: self = .published
-    }
-  }
-}
-
-extension RoundState {
-  /// The state of a wire state; `nil` for UNSPECIFIED.
-  public init?(_ state: Ndrc_Hitech_V1_RoundState) {
-    switch state {
-    case .planned: self = .planned
-    case .open: self = .open
-    case .closed: self = .closed
-    case .assessed: self = .assessed
-    case .published: self = .published
-    default: return nil
-    }
-  }
-}
-
 extension Google_Protobuf_Timestamp {
   init(_ date: Date) {
     let micros = CoordinatorStore.micros(date)
