@@ -82,6 +82,7 @@ let package = Package(
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),
     // The same store on PostgreSQL (postgres-nio), for several aggregators sharing one database.
@@ -204,6 +205,7 @@ let package = Package(
         "DaemonSupport",
         "Aggregator",
         "AggregatorStore",
+        "AggregatorStorePostgres",
         "HiTechDomain",
         "ProvinceNode",
         "Assessment",
