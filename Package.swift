@@ -72,6 +72,13 @@ let package = Package(
     .target(
       name: "HiTechDomain"
     ),
+    // The log of stored submissions (RFC 9162 Merkle tree), signed receipts and tree heads:
+    // encodings, proofs and their verification. No I/O; used by the aggregator, the node and
+    // anyone who checks a receipt (proto-schemas/RECEIPTS.md).
+    .target(
+      name: "TransparencyLog",
+      dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+    ),
     // The aggregator's durable store: the ReportStore boundary the services use, the rules every
     // backend shares (deduplication and revisions, receipts, group commit), and the embedded
     // backend, SQLite through GRDB (SQLite/).
@@ -296,6 +303,10 @@ let package = Package(
       ],
       exclude: ["python"],
       swiftSettings: grpcAvailability
+    ),
+    .testTarget(
+      name: "TransparencyLogTests",
+      dependencies: ["TransparencyLog", .product(name: "Crypto", package: "swift-crypto")]
     ),
     .testTarget(
       name: "HiTechDomainTests",
