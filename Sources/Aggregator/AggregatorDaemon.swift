@@ -79,7 +79,7 @@ public struct AggregatorDaemon: Sendable {
       transport: transport,
       services: [
         ingest,
-        RoundRelayService(database: database, bell: bell, logger: logger),
+        RoundRelayService(database: database, bell: bell, arrivalBell: arrivalBell, logger: logger),
         RoundNoticesService(database: database, bell: bell, logger: logger),
         ArrivalStatusService(database: database, logger: logger, bell: arrivalBell),
         DiagnosticsService(role: "aggregator"),

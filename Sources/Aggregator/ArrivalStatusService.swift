@@ -202,16 +202,39 @@ public struct ArrivalStatusService: Ndrc_Hitech_V1_ArrivalStatus.SimpleServicePr
         try await database.arrivals(afterSequence: cursor, reportYear: filter.year, reporterCode: filter.reporter, limit: batchSize)
       }
       for entry in batch {
-        var event = Ndrc_Hitech_V1_ArrivalEvent()
-        event.kind = .submission
-        event.sequence = entry.sequence
-        event.observedAt = Google_Protobuf_Timestamp(microsecondsSince1970: entry.storedAtMicros)
-        event.receipt = Ndrc_Hitech_V1_Receipt(entry.receipt)
-        try await response.write(event)
+        try await response.write(Ndrc_Hitech_V1_ArrivalEvent(entry))
         cursor = entry.sequence
       }
       if batch.count == batchSize { continue }
       await bell.wait(upTo: min(pollInterval, end - clock.now), unlessRungSince: rung)
+    }
+  }
+}
+
+extension Ndrc_Hitech_V1_ArrivalEvent {
+  init(_ entry: ArrivalLogEntry) {
+    self.init()
+    sequence = entry.sequence
+    observedAt = Google_Protobuf_Timestamp(microsecondsSince1970: entry.storedAtMicros)
+    if let clock = entry.roundClockMicros { roundClockAt = Google_Protobuf_Timestamp(microsecondsSince1970: clock) }
+    if let receipt = entry.receipt {
+      kind = .submission
+      self.receipt = Ndrc_Hitech_V1_Receipt(receipt)
+    } else if let step = entry.roundStep {
+      kind = .roundStep
+      roundStep.stepID = step.stepId
+      roundStep.reportYear = Int32(clamping: step.reportYear)
+      roundStep.kind =
+        switch step.kind {
+        case .opened: .opened
+        case .reminded: .reminded
+        case .closed: .closed
+        case .assessed: .assessed
+        case .published: .published
+        case nil: .unspecified
+        }
+      roundStep.state = Ndrc_Hitech_V1_RoundState(step.state)
+      roundStep.addressedReporters = Int32(clamping: step.addressedReporters)
     }
   }
 }

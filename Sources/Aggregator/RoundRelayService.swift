@@ -16,17 +16,21 @@ import SwiftProtobuf
 public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol {
   let database: any ReportStore
   let bell: NoticeBell
+  /// Rung after a step is applied, for ArrivalStatus.WatchArrivals (steps are in its log).
+  let arrivalBell: NoticeBell?
   let logger: Logger
   let now: @Sendable () -> Int64
 
   public init(
     database: any ReportStore,
     bell: NoticeBell,
+    arrivalBell: NoticeBell? = nil,
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = AggregatorDatabase.systemNowMicros
   ) {
     self.database = database
     self.bell = bell
+    self.arrivalBell = arrivalBell
     self.logger = logger
     self.now = now
   }
@@ -62,7 +66,8 @@ public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol
         stepId: request.stepID,
         round: record,
         roundDetail: try round.serializedBytes(),
-        actor: caller.actor
+        actor: caller.actor,
+        mark: Self.mark(request, state: state)
       ) { snapshot in
         try Self.notices(for: announcement, round: round, snapshot: snapshot, issuedAt: issuedAt)
       }
@@ -81,6 +86,7 @@ public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol
           "notices.reporters": "\(applied.addressedReporterCodes.count)",
         ])
       await bell.ring()
+      await arrivalBell?.ring()
     }
     var response = Ndrc_Hitech_V1_ApplyRoundStepResponse()
     response.alreadyApplied = applied.alreadyApplied
@@ -89,6 +95,23 @@ public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol
     response.firstNoticeSequence = applied.firstSequence
     response.lastNoticeSequence = applied.lastSequence
     return response
+  }
+
+  /// Which step a request is (its announcement; a step without one is ASSESSED when the round
+  /// becomes assessed) and the round's calendar it was sent at.
+  static func mark(_ request: Ndrc_Hitech_V1_ApplyRoundStepRequest, state: RoundRecord.State) -> RoundStepMark {
+    let kind: RoundStepMark.Kind? =
+      switch request.announcement {
+      case .opened: .opened
+      case .reminder: .reminded
+      case .closed: .closed
+      case .published: .published
+      case nil: ArrivalLogRoundStep.kind(recorded: "", state: state, stepId: request.stepID)
+      }
+    return RoundStepMark(
+      kind: kind,
+      calendarAtMicros: request.hasCalendarNow ? request.calendarNow.microsecondsSince1970 : nil,
+      calendarSpeed: request.calendarSpeed == 0 ? 1 : request.calendarSpeed)
   }
 
   public func listAssessmentInputs(

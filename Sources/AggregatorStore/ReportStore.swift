@@ -126,12 +126,16 @@ public protocol RoundStore: Sendable {
   /// Applies one step of a round in one transaction: the round's new state and the notices
   /// `makeNotices` addresses from a snapshot taken in that transaction. Idempotent by `stepId`.
   ///
+  /// `mark` says which step it is and the round's calendar when it was sent (recorded with the
+  /// step; the arrival log dates submissions on that calendar).
+  ///
   /// - Throws: ``StoreError`` `.failedPrecondition` when the round would move backwards.
   func applyRoundStep(
     stepId: String,
     round: RoundRecord,
     roundDetail: [UInt8],
     actor: String,
+    mark: RoundStepMark,
     makeNotices: @escaping @Sendable (RoundStepSnapshot) throws -> [OutgoingNotice]
   ) async throws -> AppliedRoundStep
 
@@ -141,6 +145,23 @@ public protocol RoundStore: Sendable {
   func notices(reporterCode: String, afterSequence: Int64, reportYears: [Int], limit: Int) async throws -> [StoredNotice]
   /// The highest notice sequence issued so far (0 when none).
   func lastNoticeSequence() async throws -> Int64
+}
+
+extension RoundStore {
+  /// ``applyRoundStep(stepId:round:roundDetail:actor:mark:makeNotices:)`` with the step's kind
+  /// read from the round's state and the step id, on the aggregator's own clock.
+  public func applyRoundStep(
+    stepId: String,
+    round: RoundRecord,
+    roundDetail: [UInt8],
+    actor: String,
+    makeNotices: @escaping @Sendable (RoundStepSnapshot) throws -> [OutgoingNotice]
+  ) async throws -> AppliedRoundStep {
+    try await applyRoundStep(
+      stepId: stepId, round: round, roundDetail: roundDetail, actor: actor,
+      mark: RoundStepMark(kind: ArrivalLogRoundStep.kind(recorded: "", state: round.state, stepId: stepId)),
+      makeNotices: makeNotices)
+  }
 }
 
 /// Read-only arrival monitoring: the status table, rejections, late reports, the arrivals

@@ -3,11 +3,12 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// The arrival log. Row ids come from an identity sequence, taken when a row is inserted, so
-/// transactions of several aggregators (or of one aggregator's concurrent batches) may commit
-/// out of row-id order: a row id may be visible while a lower one is still in flight. The
-/// settled end is therefore the highest row id visible in a snapshot once every transaction in
-/// flight at that snapshot has ended (any transaction holding a lower id was in flight then).
+/// The arrival log (`arrival_events`). Sequences come from an identity sequence, taken when an
+/// event is inserted, so transactions of several aggregators (or of one aggregator's concurrent
+/// batches) may commit out of sequence order: a sequence may be visible while a lower one is
+/// still in flight. The settled end is therefore the highest sequence visible in a snapshot once
+/// every transaction in flight at that snapshot has ended (any transaction holding a lower one
+/// was in flight then).
 extension PostgresReportStore: ArrivalLog {
   public func arrivals(
     afterSequence: Int64, reportYear: Int?, reporterCode: String?, limit: Int
@@ -19,19 +20,39 @@ extension PostgresReportStore: ArrivalLog {
     return try await read("reading the arrival log after \(afterSequence)") { db in
       let rows = try await db.rows(
         """
-        SELECT \(unescaped: PostgresRows.receiptColumns), s.received_at AS stored_at
-        FROM \(unescaped: PostgresRows.receiptFrom)
-        WHERE s.id > \(afterSequence) AND s.id <= \(end)
-          AND (\(reportYear)::integer IS NULL OR s.report_year = \(reportYear))
-          AND (\(reporterCode)::text IS NULL OR s.reporter_code = \(reporterCode))
-        ORDER BY s.id LIMIT \(limit)
+        SELECT e.sequence, e.round_clock_at, e.step_id AS event_step_id, r.report_year AS step_year,
+          r.state AS step_state, r.kind AS step_kind, r.applied_at AS step_applied_at, r.addressed AS step_addressed,
+          \(unescaped: PostgresRows.receiptColumns), s.received_at AS stored_at
+        FROM arrival_events e
+        LEFT JOIN submissions s ON s.id = e.submission_row_id
+        LEFT JOIN submissions o ON o.id = s.duplicate_of
+        LEFT JOIN round_steps r ON r.step_id = e.step_id
+        WHERE e.sequence > \(afterSequence) AND e.sequence <= \(end)
+          AND (\(reportYear)::integer IS NULL OR coalesce(s.report_year, r.report_year) = \(reportYear))
+          AND (\(reporterCode)::text IS NULL OR e.step_id IS NOT NULL OR s.reporter_code = \(reporterCode))
+        ORDER BY e.sequence LIMIT \(limit)
         """, logger)
       var entries: [ArrivalLogEntry] = []
       for row in rows {
-        entries.append(
-          ArrivalLogEntry(
-            sequence: try row.get("row_id"), storedAtMicros: try row.get("stored_at"),
-            receipt: try await PostgresRows.receipt(db, row, logger)))
+        let sequence: Int64 = try row.get("sequence")
+        let roundClock: Int64? = try row.get("round_clock_at")
+        if let stepId = try row.get("event_step_id", as: String?.self) {
+          let state = RoundRecord.State(rawValue: try row.get("step_state", as: String.self)) ?? .planned
+          let addressedJSON: String = try row.get("step_addressed")
+          let addressed = (try? JSONDecoder().decode([String].self, from: Data(addressedJSON.utf8))) ?? []
+          entries.append(
+            ArrivalLogEntry(
+              sequence: sequence, storedAtMicros: try row.get("step_applied_at"), roundClockMicros: roundClock,
+              roundStep: ArrivalLogRoundStep(
+                stepId: stepId, reportYear: try row.get("step_year"),
+                kind: ArrivalLogRoundStep.kind(recorded: try row.get("step_kind"), state: state, stepId: stepId),
+                state: state, addressedReporters: addressed.count)))
+        } else {
+          entries.append(
+            ArrivalLogEntry(
+              sequence: sequence, storedAtMicros: try row.get("stored_at"), roundClockMicros: roundClock,
+              receipt: try await PostgresRows.receipt(db, row, logger)))
+        }
       }
       return entries
     }
@@ -41,7 +62,7 @@ extension PostgresReportStore: ArrivalLog {
     try await settledArrivalEnd()
   }
 
-  /// The highest submission row id below which every row is committed or rolled back. Waits
+  /// The highest event sequence below which every event is committed or rolled back. Waits
   /// (briefly, polling) for the transactions in flight at the snapshot to end.
   ///
   /// - Throws: ``StoreError`` `.unavailable` when one stays open for seconds (retry).
@@ -50,7 +71,7 @@ extension PostgresReportStore: ArrivalLog {
     let (snapshot, head) = try await read("reading the end of the arrival log") { db in
       guard
         let row = try await db.row(
-          "SELECT pg_current_snapshot()::text AS snapshot, (SELECT coalesce(max(id), 0) FROM submissions) AS head",
+          "SELECT pg_current_snapshot()::text AS snapshot, (SELECT coalesce(max(sequence), 0) FROM arrival_events) AS head",
           logger)
       else { return ("", Int64(0)) }
       return (try row.get("snapshot", as: String.self), try row.get("head", as: Int64.self))

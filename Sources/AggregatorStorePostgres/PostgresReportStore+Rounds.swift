@@ -59,6 +59,7 @@ extension PostgresReportStore: RoundStore {
     round: RoundRecord,
     roundDetail: [UInt8],
     actor: String,
+    mark: RoundStepMark,
     makeNotices: @escaping @Sendable (RoundStepSnapshot) throws -> [OutgoingNotice]
   ) async throws -> AppliedRoundStep {
     let now = configuration.nowMicros()
@@ -122,8 +123,10 @@ extension PostgresReportStore: RoundStore {
       let addressedJSON = String(decoding: try JSONEncoder().encode(addressed), as: UTF8.self)
       try await db.run(
         """
-        INSERT INTO round_steps (step_id, report_year, state, applied_at, actor, addressed, first_sequence, last_sequence)
-        VALUES (\(stepId), \(round.reportYear), \(round.state.rawValue), \(now), \(actor), \(addressedJSON), \(first), \(last))
+        INSERT INTO round_steps (step_id, report_year, state, applied_at, actor, addressed, first_sequence, last_sequence,
+          kind, calendar_at, calendar_speed)
+        VALUES (\(stepId), \(round.reportYear), \(round.state.rawValue), \(now), \(actor), \(addressedJSON), \(first), \(last),
+          \(mark.kind?.rawValue ?? ""), \(mark.calendarAtMicros), \(mark.calendarSpeed))
         """, logger)
       try await PostgresRows.appendAudit(
         db, at: now, actor: actor, action: "round.step", subject: stepId,

@@ -11,6 +11,13 @@ public protocol CoordinatorClock: Sendable {
   /// Returns when `deadline` is reached, when `maximum` real time has passed, or early when
   /// the clock is moved (a manual clock). Throws `CancellationError` when the task is cancelled.
   func sleep(until deadline: Date, atMost maximum: Duration) async throws
+  /// Calendar seconds per real second: 1, or more for an accelerated clock. The aggregator
+  /// dates arrivals on the calendar with it (ApplyRoundStepRequest.calendar_speed).
+  var speed: Double { get }
+}
+
+extension CoordinatorClock {
+  public var speed: Double { 1 }
 }
 
 /// Real time.

@@ -206,6 +206,8 @@ public actor RoundCoordinator {
     var request = Ndrc_Hitech_V1_ApplyRoundStepRequest()
     request.stepID = step.id
     request.round = try Ndrc_Hitech_V1_Round(serializedBytes: bytes)
+    request.calendarNow = Google_Protobuf_Timestamp(date: clock.now())
+    request.calendarSpeed = clock.speed
     var detail = StepDetail()
     switch step.kind {
     case .opened:

@@ -25,8 +25,10 @@ struct StatusCommand: AsyncParsableCommand {
       --watch follows the aggregator's live arrival feed (ArrivalStatus.WatchArrivals at
       --endpoint, with --server-key and --secret-key of an operator key) instead of reading the
       store: one line per stored submission (sequence, time, reporter, base, year, outcome,
-      revision, accession number, submission id, and the first finding of a rejection), from
-      now on or after --after SEQUENCE, until interrupted. It resubscribes after the last
+      revision, accession number, submission id, and the first finding of a rejection) and per
+      round step (sequence, time, "round", year, opened/reminded/closed/assessed/published, the
+      round's state, the reporters sent a notice, step id), with the time on the round's
+      calendar when it differs, from now on or after --after SEQUENCE, until interrupted. It resubscribes after the last
       sequence printed when the stream ends or the connection is lost: nothing is printed twice
       or skipped.
       """

@@ -46,7 +46,7 @@ struct StatusWatch {
         do {
           try await client.watchArrivals(request, options: options) { response in
             for try await event in response.messages {
-              if event.kind == .submission {
+              if event.kind == .submission || event.kind == .roundStep {
                 FileHandle.standardOutput.write(Data((Self.line(event) + "\n").utf8))
               }
               await position.set(event.sequence)
@@ -68,9 +68,52 @@ struct StatusWatch {
     func set(_ sequence: Int64) { after = sequence }
   }
 
-  /// One line per event: sequence, time stored, reporter, base, year, status, revision,
-  /// accession number, submission id, and the first finding of a rejection.
+  /// One line per event. A submission: sequence, time stored, reporter, base, year, status,
+  /// revision, accession number, submission id, and the first finding of a rejection. A round
+  /// step: sequence, time applied, "round", year, the step, the round's state, the reporters
+  /// it sent a notice to, and the step id. Either ends with the time on the round's calendar
+  /// when it differs from the wall-clock time.
   static func line(_ event: Ndrc_Hitech_V1_ArrivalEvent) -> String {
+    var line = event.kind == .roundStep ? stepLine(event) : submissionLine(event)
+    if event.hasRoundClockAt, event.roundClockAt.seconds / 60 != event.observedAt.seconds / 60 {
+      line += "  (round calendar \(timestamp(seconds: event.roundClockAt.seconds)))"
+    }
+    return line
+  }
+
+  static func stepLine(_ event: Ndrc_Hitech_V1_ArrivalEvent) -> String {
+    let step = event.roundStep
+    let kind: String =
+      switch step.kind {
+      case .opened: "opened"
+      case .reminded: "reminded"
+      case .closed: "closed"
+      case .assessed: "assessed"
+      case .published: "published"
+      default: "step"
+      }
+    let state: String =
+      switch step.state {
+      case .planned: "planned"
+      case .open: "open"
+      case .closed: "closed"
+      case .assessed: "assessed"
+      case .published: "published"
+      default: "state-\(step.state.rawValue)"
+      }
+    return [
+      "#\(event.sequence)",
+      timestamp(seconds: event.observedAt.seconds),
+      "round",
+      String(step.reportYear),
+      kind,
+      "(\(state))",
+      "notices to \(step.addressedReporters) reporter\(step.addressedReporters == 1 ? "" : "s")",
+      step.stepID,
+    ].joined(separator: "  ")
+  }
+
+  static func submissionLine(_ event: Ndrc_Hitech_V1_ArrivalEvent) -> String {
     let receipt = event.receipt
     let status: String =
       switch receipt.status {

@@ -22,12 +22,14 @@ struct ArrivalLogContractTests {
       for req in requests { _ = try await store.ingest(req) }
 
       let all = try await store.arrivals(afterSequence: 0, reportYear: nil, reporterCode: nil, limit: 100)
-      #expect(all.map(\.receipt.submissionId) == requests.map(\.submissionId))
+      #expect(all.compactMap(\.receipt?.submissionId) == requests.map(\.submissionId))
       #expect(all.map(\.storedAtMicros) == requests.map(\.receivedAtMicros))
       #expect(zip(all, all.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
-      #expect(all.map(\.receipt.status) == [.accepted, .duplicate, .accepted, .accepted, .rejected, .accepted])
+      #expect(all.compactMap(\.receipt?.status) == [.accepted, .duplicate, .accepted, .accepted, .rejected, .accepted])
       for entry in all {
-        #expect(try await store.receipt(submissionId: entry.receipt.submissionId) == entry.receipt)
+        let receipt = try #require(entry.receipt)
+        #expect(entry.roundStep == nil)
+        #expect(try await store.receipt(submissionId: receipt.submissionId) == receipt)
       }
       #expect(try await store.lastArrivalSequence() == all.last?.sequence)
 
@@ -40,9 +42,9 @@ struct ArrivalLogContractTests {
       #expect(firstTwo == Array(all.prefix(2)))
 
       let of110000 = try await store.arrivals(afterSequence: 0, reportYear: nil, reporterCode: "110000", limit: 100)
-      #expect(of110000.map(\.receipt.submissionId) == ["b-1", "b-2"])
+      #expect(of110000.compactMap(\.receipt?.submissionId) == ["b-1", "b-2"])
       let of2025 = try await store.arrivals(afterSequence: 0, reportYear: 2025, reporterCode: nil, limit: 100)
-      #expect(of2025.map(\.receipt.submissionId) == ["a-4"])
+      #expect(of2025.compactMap(\.receipt?.submissionId) == ["a-4"])
       let none = try await store.arrivals(afterSequence: 0, reportYear: 2025, reporterCode: "110000", limit: 100)
       #expect(none.isEmpty)
     }
@@ -81,7 +83,7 @@ struct ArrivalLogContractTests {
             for entry in batch {
               #expect(entry.sequence > cursor)
               cursor = entry.sequence
-              ids.append(entry.receipt.submissionId)
+              ids.append(try #require(entry.receipt).submissionId)
             }
             if batch.isEmpty { try await Task.sleep(for: .milliseconds(1)) }
           }
@@ -94,7 +96,7 @@ struct ArrivalLogContractTests {
       #expect(seen.count == 2 * perWriter)
       #expect(Set(seen).count == 2 * perWriter)
       let stored = try await first.arrivals(afterSequence: 0, reportYear: nil, reporterCode: nil, limit: 1000)
-      #expect(stored.map(\.receipt.submissionId) == seen)
+      #expect(stored.compactMap(\.receipt?.submissionId) == seen)
       try await first.close()
       try await second.close()
     } catch {
@@ -102,5 +104,64 @@ struct ArrivalLogContractTests {
       throw error
     }
     await database.remove()
+  }
+
+  @Test("round steps and submissions share one sequence; steps carry their kind, submissions their time on the round's calendar", arguments: Backend.available)
+  func roundSteps(_ backend: Backend) async throws {
+    try await withStore(backend) { store in
+      try await store.upsertReporter(reporter("440300"), actor: "seed")
+      try await store.upsertReporter(reporter("110000"), actor: "seed")
+      try await store.upsertBase(base("HTB-440300-INF", reporter: "440300"), actor: "seed")
+      try await store.upsertBase(base("HTB-110000-INF", reporter: "110000"), actor: "seed")
+      let calendar: Int64 = 1_740_787_200_000_000  // 2025-03-01T00:00:00Z on the round's calendar
+      let opened = try await store.applyRoundStep(
+        stepId: "2024/opened", round: RoundRecord(reportYear: 2024, state: .open, latePolicy: .acceptMarkLate),
+        roundDetail: [], actor: "coordinator:central",
+        mark: RoundStepMark(kind: .opened, calendarAtMicros: calendar, calendarSpeed: 86_400)
+      ) { snapshot in snapshot.expectedBases.map { OutgoingNotice(reporterCode: $0.reporterCode, bytes: [1]) } }
+      // Two real seconds after the step: two days later on the round's calendar.
+      let at = opened.appliedAtMicros + 2_000_000
+      _ = try await store.ingest(request("s-1", receivedAt: at))
+      _ = try await store.ingest(request("s-2", base: "HTB-110000-INF", reporter: "110000", receivedAt: at + 500_000))
+      _ = try await store.applyRoundStep(
+        stepId: "2024/reminder/604800s", round: RoundRecord(reportYear: 2024, state: .open, latePolicy: .acceptMarkLate),
+        roundDetail: [], actor: "coordinator:central", mark: RoundStepMark(kind: .reminded)
+      ) { _ in [] }
+      _ = try await store.ingest(request("s-3", year: 2025, receivedAt: at + 1_000_000))
+      // A step applied without a mark: its kind is read from the round's state.
+      _ = try await store.applyRoundStep(
+        stepId: "2024/closed", round: RoundRecord(reportYear: 2024, state: .closed, latePolicy: .acceptMarkLate),
+        roundDetail: [], actor: "coordinator:central"
+      ) { _ in [] }
+
+      let all = try await store.arrivals(afterSequence: 0, reportYear: nil, reporterCode: nil, limit: 100)
+      #expect(all.count == 6)
+      #expect(zip(all, all.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
+      #expect(all.map { $0.receipt?.submissionId ?? $0.roundStep?.stepId } == [
+        "2024/opened", "s-1", "s-2", "2024/reminder/604800s", "s-3", "2024/closed",
+      ])
+      #expect(all.compactMap(\.roundStep?.kind) == [.opened, .reminded, .closed])
+      #expect(all.compactMap(\.roundStep?.state) == [.open, .open, .closed])
+      #expect(all[0].roundStep?.addressedReporters == 2)
+      #expect(all[0].storedAtMicros == opened.appliedAtMicros)
+      #expect(all[0].roundClockMicros == calendar)
+      #expect(all[1].roundClockMicros == calendar + 2 * 86_400_000_000)
+      #expect(all[2].roundClockMicros == calendar + 2 * 86_400_000_000 + 43_200_000_000)
+      // The 2025 round's calendar was never given.
+      #expect(all[4].roundClockMicros == nil)
+      #expect(try await store.lastArrivalSequence() == all.last?.sequence)
+
+      for (index, entry) in all.enumerated() {
+        let rest = try await store.arrivals(afterSequence: entry.sequence, reportYear: nil, reporterCode: nil, limit: 100)
+        #expect(rest == Array(all.dropFirst(index + 1)))
+      }
+      // A reporter's view: its own submissions and every round step.
+      let of110000 = try await store.arrivals(afterSequence: 0, reportYear: nil, reporterCode: "110000", limit: 100)
+      #expect(of110000.map { $0.receipt?.submissionId ?? $0.roundStep?.stepId } == [
+        "2024/opened", "s-2", "2024/reminder/604800s", "2024/closed",
+      ])
+      let of2025 = try await store.arrivals(afterSequence: 0, reportYear: 2025, reporterCode: nil, limit: 100)
+      #expect(of2025.map(\.receipt?.submissionId) == ["s-3"])
+    }
   }
 }

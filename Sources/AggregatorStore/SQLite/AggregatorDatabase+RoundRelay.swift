@@ -86,6 +86,7 @@ extension AggregatorDatabase {
     round: RoundRecord,
     roundDetail: [UInt8],
     actor: String,
+    mark: RoundStepMark,
     makeNotices: @escaping @Sendable (RoundStepSnapshot) throws -> [OutgoingNotice]
   ) async throws -> AppliedRoundStep {
     let now = configuration.nowMicros()
@@ -151,12 +152,14 @@ extension AggregatorDatabase {
       // is checked at commit).
       try db.execute(
         sql: """
-          INSERT INTO round_steps (step_id, report_year, state, applied_at, actor, addressed, first_sequence, last_sequence)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          INSERT INTO round_steps (step_id, report_year, state, applied_at, actor, addressed, first_sequence, last_sequence,
+            kind, calendar_at, calendar_speed)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           stepId, round.reportYear, round.state.rawValue, now, actor,
           String(decoding: try JSONEncoder().encode(addressed), as: UTF8.self), first, last,
+          mark.kind?.rawValue ?? "", mark.calendarAtMicros, mark.calendarSpeed,
         ])
       try Rows.appendAudit(
         db, at: now, actor: actor, action: "round.step", subject: stepId,

@@ -128,8 +128,9 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         /// > Source IDL Documentation:
         /// >
         /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
-        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
-        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > outcome and one ROUND_STEP event per applied round step after `after_sequence` (stored ones
+        /// > first, then new ones as they are stored), oldest first, until cancelled. A reporter sees
+        /// > its own submissions and every round step. Credit flow per WIRE.md: a reader that stops reading holds
         /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
         /// > resubscribe with the last sequence seen.
         /// > 
@@ -226,8 +227,9 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         /// > Source IDL Documentation:
         /// >
         /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
-        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
-        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > outcome and one ROUND_STEP event per applied round step after `after_sequence` (stored ones
+        /// > first, then new ones as they are stored), oldest first, until cancelled. A reporter sees
+        /// > its own submissions and every round step. Credit flow per WIRE.md: a reader that stops reading holds
         /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
         /// > resubscribe with the last sequence seen.
         /// > 
@@ -322,8 +324,9 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         /// > Source IDL Documentation:
         /// >
         /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
-        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
-        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > outcome and one ROUND_STEP event per applied round step after `after_sequence` (stored ones
+        /// > first, then new ones as they are stored), oldest first, until cancelled. A reporter sees
+        /// > its own submissions and every round step. Credit flow per WIRE.md: a reader that stops reading holds
         /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
         /// > resubscribe with the last sequence seen.
         /// > 
@@ -552,8 +555,9 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         /// > Source IDL Documentation:
         /// >
         /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
-        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
-        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > outcome and one ROUND_STEP event per applied round step after `after_sequence` (stored ones
+        /// > first, then new ones as they are stored), oldest first, until cancelled. A reporter sees
+        /// > its own submissions and every round step. Credit flow per WIRE.md: a reader that stops reading holds
         /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
         /// > resubscribe with the last sequence seen.
         /// > 
@@ -684,8 +688,9 @@ extension Ndrc_Hitech_V1_ArrivalStatus {
         /// > Source IDL Documentation:
         /// >
         /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
-        /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
-        /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+        /// > outcome and one ROUND_STEP event per applied round step after `after_sequence` (stored ones
+        /// > first, then new ones as they are stored), oldest first, until cancelled. A reporter sees
+        /// > its own submissions and every round step. Credit flow per WIRE.md: a reader that stops reading holds
         /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
         /// > resubscribe with the last sequence seen.
         /// > 
@@ -815,8 +820,9 @@ extension Ndrc_Hitech_V1_ArrivalStatus.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
-    /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
-    /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+    /// > outcome and one ROUND_STEP event per applied round step after `after_sequence` (stored ones
+    /// > first, then new ones as they are stored), oldest first, until cancelled. A reporter sees
+    /// > its own submissions and every round step. Credit flow per WIRE.md: a reader that stops reading holds
     /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
     /// > resubscribe with the last sequence seen.
     /// > 
@@ -939,8 +945,9 @@ extension Ndrc_Hitech_V1_ArrivalStatus.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Server-streaming: a STARTED marker, then one SUBMISSION event per stored submission
-    /// > outcome after `after_sequence` (stored ones first, then new ones as they are stored),
-    /// > oldest first, until cancelled. Credit flow per WIRE.md: a reader that stops reading holds
+    /// > outcome and one ROUND_STEP event per applied round step after `after_sequence` (stored ones
+    /// > first, then new ones as they are stored), oldest first, until cancelled. A reporter sees
+    /// > its own submissions and every round step. Credit flow per WIRE.md: a reader that stops reading holds
     /// > the stream, not the server. The stream ends with OK after a while (idle-peer hygiene):
     /// > resubscribe with the last sequence seen.
     /// > 

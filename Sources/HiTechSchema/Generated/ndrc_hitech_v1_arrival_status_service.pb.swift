@@ -94,6 +94,10 @@ public nonisolated enum Ndrc_Hitech_V1_ArrivalEventKind: SwiftProtobuf.Enum, Swi
   /// A submission outcome was stored (accepted, accepted with warnings, accepted late,
   /// duplicate, rejected): `receipt` says which.
   case submission // = 2
+
+  /// The coordinator applied a step of a round (opened, reminded, closed, assessed,
+  /// published): `round_step` says which.
+  case roundStep // = 3
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -105,6 +109,7 @@ public nonisolated enum Ndrc_Hitech_V1_ArrivalEventKind: SwiftProtobuf.Enum, Swi
     case 0: self = .unspecified
     case 1: self = .started
     case 2: self = .submission
+    case 3: self = .roundStep
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -114,6 +119,7 @@ public nonisolated enum Ndrc_Hitech_V1_ArrivalEventKind: SwiftProtobuf.Enum, Swi
     case .unspecified: return 0
     case .started: return 1
     case .submission: return 2
+    case .roundStep: return 3
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -123,6 +129,70 @@ public nonisolated enum Ndrc_Hitech_V1_ArrivalEventKind: SwiftProtobuf.Enum, Swi
     .unspecified,
     .started,
     .submission,
+    .roundStep,
+  ]
+
+}
+
+/// Which step of a round a ROUND_STEP event reports.
+public nonisolated enum Ndrc_Hitech_V1_RoundStepKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set, or a step of a kind this version does not know.
+  case unspecified // = 0
+
+  /// The round opened: reports are admitted.
+  case opened // = 1
+
+  /// A reminder went to the reporters with missing bases.
+  case reminded // = 2
+
+  /// The round closed at its deadline.
+  case closed // = 3
+
+  /// The round was assessed.
+  case assessed // = 4
+
+  /// The results were published.
+  case published // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .opened
+    case 2: self = .reminded
+    case 3: self = .closed
+    case 4: self = .assessed
+    case 5: self = .published
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .opened: return 1
+    case .reminded: return 2
+    case .closed: return 3
+    case .assessed: return 4
+    case .published: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Ndrc_Hitech_V1_RoundStepKind] = [
+    .unspecified,
+    .opened,
+    .reminded,
+    .closed,
+    .assessed,
+    .published,
   ]
 
 }
@@ -332,24 +402,52 @@ public nonisolated struct Ndrc_Hitech_V1_WatchArrivalsRequest: Sendable {
   fileprivate var _afterSequence: Int64? = nil
 }
 
+/// A step of a round, as the aggregator applied it.
+public nonisolated struct Ndrc_Hitech_V1_RoundStepEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The coordinator's identifier of the step, e.g. "2025/opened", "2025/reminder/1209600s".
+  public var stepID: String = String()
+
+  /// The round's report year.
+  public var reportYear: Int32 = 0
+
+  /// Which step.
+  public var kind: Ndrc_Hitech_V1_RoundStepKind = .unspecified
+
+  /// The round's state after the step.
+  public var state: Ndrc_Hitech_V1_RoundState = .unspecified
+
+  /// How many reporters were sent a notice by the step.
+  public var addressedReporters: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// One event of the arrival log.
 public nonisolated struct Ndrc_Hitech_V1_ArrivalEvent: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Position in the arrival log. The arrival log is the store's submissions table in row
-  /// order: `sequence` is the stored submission's row id, assigned by the store (the same for
-  /// every aggregator sharing a PostgreSQL store), strictly increasing along a stream, with
-  /// gaps (filtered rows, rolled-back transactions). A stream delivers an event only once every
-  /// submission with a lower sequence is committed, so resuming after the last sequence seen
-  /// loses and repeats nothing.
+  /// Position in the arrival log. The arrival log is the store's events table (every stored
+  /// submission and every applied round step, one shared sequence): `sequence` is assigned by
+  /// the store (the same for every aggregator sharing a PostgreSQL store), strictly increasing
+  /// along a stream, with gaps (filtered rows, rolled-back transactions). A submission stored
+  /// before the log carried round steps keeps its row id as its sequence. A stream delivers an
+  /// event only once every event with a lower sequence is committed, so resuming after the last
+  /// sequence seen loses and repeats nothing.
   public var sequence: Int64 {
     get {_storage._sequence}
     set {_uniqueStorage()._sequence = newValue}
   }
 
-  /// When the submission was stored (for a duplicate: this submission, not the original).
+  /// When the submission was stored (for a duplicate: this submission, not the original), or
+  /// the round step applied: the aggregator's wall clock.
   public var observedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._observedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._observedAt = newValue}
@@ -375,6 +473,29 @@ public nonisolated struct Ndrc_Hitech_V1_ArrivalEvent: @unchecked Sendable {
     get {_storage._kind}
     set {_uniqueStorage()._kind = newValue}
   }
+
+  /// The round step; set for ROUND_STEP.
+  public var roundStep: Ndrc_Hitech_V1_RoundStepEvent {
+    get {_storage._roundStep ?? Ndrc_Hitech_V1_RoundStepEvent()}
+    set {_uniqueStorage()._roundStep = newValue}
+  }
+  /// Returns true if `roundStep` has been explicitly set.
+  public var hasRoundStep: Bool {_storage._roundStep != nil}
+  /// Clears the value of `roundStep`. Subsequent reads from it will return its default value.
+  public mutating func clearRoundStep() {_uniqueStorage()._roundStep = nil}
+
+  /// The same instant on the round's calendar (the coordinator's clock, which a demonstration
+  /// runs faster than real time; equal to `observed_at` when the round runs on real time):
+  /// compare it with the round's `opens_at` and `deadline`. Unset when the round's calendar
+  /// was never told to the aggregator.
+  public var roundClockAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._roundClockAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._roundClockAt = newValue}
+  }
+  /// Returns true if `roundClockAt` has been explicitly set.
+  public var hasRoundClockAt: Bool {_storage._roundClockAt != nil}
+  /// Clears the value of `roundClockAt`. Subsequent reads from it will return its default value.
+  public mutating func clearRoundClockAt() {_uniqueStorage()._roundClockAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -473,7 +594,11 @@ nonisolated extension Ndrc_Hitech_V1_BaseArrivalState: SwiftProtobuf._ProtoNameP
 }
 
 nonisolated extension Ndrc_Hitech_V1_ArrivalEventKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ARRIVAL_EVENT_KIND_UNSPECIFIED\0\u{1}ARRIVAL_EVENT_KIND_STARTED\0\u{1}ARRIVAL_EVENT_KIND_SUBMISSION\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ARRIVAL_EVENT_KIND_UNSPECIFIED\0\u{1}ARRIVAL_EVENT_KIND_STARTED\0\u{1}ARRIVAL_EVENT_KIND_SUBMISSION\0\u{1}ARRIVAL_EVENT_KIND_ROUND_STEP\0")
+}
+
+nonisolated extension Ndrc_Hitech_V1_RoundStepKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ROUND_STEP_KIND_UNSPECIFIED\0\u{1}ROUND_STEP_KIND_OPENED\0\u{1}ROUND_STEP_KIND_REMINDED\0\u{1}ROUND_STEP_KIND_CLOSED\0\u{1}ROUND_STEP_KIND_ASSESSED\0\u{1}ROUND_STEP_KIND_PUBLISHED\0")
 }
 
 nonisolated extension Ndrc_Hitech_V1_GetRoundStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -811,15 +936,67 @@ nonisolated extension Ndrc_Hitech_V1_WatchArrivalsRequest: SwiftProtobuf.Message
   }
 }
 
+nonisolated extension Ndrc_Hitech_V1_RoundStepEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RoundStepEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}step_id\0\u{3}report_year\0\u{1}kind\0\u{1}state\0\u{3}addressed_reporters\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.stepID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.reportYear) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.addressedReporters) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.stepID.isEmpty {
+      try visitor.visitSingularStringField(value: self.stepID, fieldNumber: 1)
+    }
+    if self.reportYear != 0 {
+      try visitor.visitSingularInt32Field(value: self.reportYear, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 4)
+    }
+    if self.addressedReporters != 0 {
+      try visitor.visitSingularInt32Field(value: self.addressedReporters, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Ndrc_Hitech_V1_RoundStepEvent, rhs: Ndrc_Hitech_V1_RoundStepEvent) -> Bool {
+    if lhs.stepID != rhs.stepID {return false}
+    if lhs.reportYear != rhs.reportYear {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.addressedReporters != rhs.addressedReporters {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Ndrc_Hitech_V1_ArrivalEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ArrivalEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}observed_at\0\u{1}receipt\0\u{2}\u{3}kind\0\u{b}base\0\u{b}reporter\0\u{c}\u{4}\u{1}\u{c}\u{5}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}observed_at\0\u{1}receipt\0\u{2}\u{3}kind\0\u{3}round_step\0\u{3}round_clock_at\0\u{b}base\0\u{b}reporter\0\u{c}\u{4}\u{1}\u{c}\u{5}\u{1}")
 
   fileprivate class _StorageClass {
     var _sequence: Int64 = 0
     var _observedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _receipt: Ndrc_Hitech_V1_Receipt? = nil
     var _kind: Ndrc_Hitech_V1_ArrivalEventKind = .unspecified
+    var _roundStep: Ndrc_Hitech_V1_RoundStepEvent? = nil
+    var _roundClockAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -834,6 +1011,8 @@ nonisolated extension Ndrc_Hitech_V1_ArrivalEvent: SwiftProtobuf.Message, SwiftP
       _observedAt = source._observedAt
       _receipt = source._receipt
       _kind = source._kind
+      _roundStep = source._roundStep
+      _roundClockAt = source._roundClockAt
     }
   }
 
@@ -856,6 +1035,8 @@ nonisolated extension Ndrc_Hitech_V1_ArrivalEvent: SwiftProtobuf.Message, SwiftP
         case 2: try { try decoder.decodeSingularMessageField(value: &_storage._observedAt) }()
         case 3: try { try decoder.decodeSingularMessageField(value: &_storage._receipt) }()
         case 6: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._roundStep) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._roundClockAt) }()
         default: break
         }
       }
@@ -880,6 +1061,12 @@ nonisolated extension Ndrc_Hitech_V1_ArrivalEvent: SwiftProtobuf.Message, SwiftP
       if _storage._kind != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 6)
       }
+      try { if let v = _storage._roundStep {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._roundClockAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -893,6 +1080,8 @@ nonisolated extension Ndrc_Hitech_V1_ArrivalEvent: SwiftProtobuf.Message, SwiftP
         if _storage._observedAt != rhs_storage._observedAt {return false}
         if _storage._receipt != rhs_storage._receipt {return false}
         if _storage._kind != rhs_storage._kind {return false}
+        if _storage._roundStep != rhs_storage._roundStep {return false}
+        if _storage._roundClockAt != rhs_storage._roundClockAt {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -96,7 +96,7 @@ public nonisolated struct Ndrc_Hitech_V1_PublishedAnnouncement: Sendable {
 }
 
 /// One step of a round, as the coordinator recorded it.
-public nonisolated struct Ndrc_Hitech_V1_ApplyRoundStepRequest: Sendable {
+public nonisolated struct Ndrc_Hitech_V1_ApplyRoundStepRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -104,55 +104,79 @@ public nonisolated struct Ndrc_Hitech_V1_ApplyRoundStepRequest: Sendable {
   /// The coordinator's identifier of the step, unique for ever, e.g. "2025/opened",
   /// "2025/reminder/1209600s", "2025/closed". Applying a step id again changes nothing and
   /// returns the first answer (the coordinator retries until it has one).
-  public var stepID: String = String()
+  public var stepID: String {
+    get {_storage._stepID}
+    set {_uniqueStorage()._stepID = newValue}
+  }
 
   /// The round after the step: state, times, late policy. The aggregator admits reports by it.
   public var round: Ndrc_Hitech_V1_Round {
-    get {_round ?? Ndrc_Hitech_V1_Round()}
-    set {_round = newValue}
+    get {_storage._round ?? Ndrc_Hitech_V1_Round()}
+    set {_uniqueStorage()._round = newValue}
   }
   /// Returns true if `round` has been explicitly set.
-  public var hasRound: Bool {self._round != nil}
+  public var hasRound: Bool {_storage._round != nil}
   /// Clears the value of `round`. Subsequent reads from it will return its default value.
-  public mutating func clearRound() {self._round = nil}
+  public mutating func clearRound() {_uniqueStorage()._round = nil}
+
+  /// The round's calendar (the coordinator's clock) when the step was sent; unset = the
+  /// aggregator's own clock. With `calendar_speed`, the aggregator dates each arrival on the
+  /// round's calendar beside its wall-clock receipt time.
+  public var calendarNow: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._calendarNow ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._calendarNow = newValue}
+  }
+  /// Returns true if `calendarNow` has been explicitly set.
+  public var hasCalendarNow: Bool {_storage._calendarNow != nil}
+  /// Clears the value of `calendarNow`. Subsequent reads from it will return its default value.
+  public mutating func clearCalendarNow() {_uniqueStorage()._calendarNow = nil}
+
+  /// Calendar seconds per real second (a demonstration runs its calendar faster); 0 = 1.
+  public var calendarSpeed: Double {
+    get {_storage._calendarSpeed}
+    set {_uniqueStorage()._calendarSpeed = newValue}
+  }
 
   /// What the step announces to reporters; unset = nothing (e.g. the ASSESSED step).
-  public var announcement: Ndrc_Hitech_V1_ApplyRoundStepRequest.OneOf_Announcement? = nil
+  public var announcement: OneOf_Announcement? {
+    get {return _storage._announcement}
+    set {_uniqueStorage()._announcement = newValue}
+  }
 
   /// See OpenedAnnouncement.
   public var opened: Ndrc_Hitech_V1_OpenedAnnouncement {
     get {
-      if case .opened(let v)? = announcement {return v}
+      if case .opened(let v)? = _storage._announcement {return v}
       return Ndrc_Hitech_V1_OpenedAnnouncement()
     }
-    set {announcement = .opened(newValue)}
+    set {_uniqueStorage()._announcement = .opened(newValue)}
   }
 
   /// See ReminderAnnouncement.
   public var reminder: Ndrc_Hitech_V1_ReminderAnnouncement {
     get {
-      if case .reminder(let v)? = announcement {return v}
+      if case .reminder(let v)? = _storage._announcement {return v}
       return Ndrc_Hitech_V1_ReminderAnnouncement()
     }
-    set {announcement = .reminder(newValue)}
+    set {_uniqueStorage()._announcement = .reminder(newValue)}
   }
 
   /// See ClosedAnnouncement.
   public var closed: Ndrc_Hitech_V1_ClosedAnnouncement {
     get {
-      if case .closed(let v)? = announcement {return v}
+      if case .closed(let v)? = _storage._announcement {return v}
       return Ndrc_Hitech_V1_ClosedAnnouncement()
     }
-    set {announcement = .closed(newValue)}
+    set {_uniqueStorage()._announcement = .closed(newValue)}
   }
 
   /// See PublishedAnnouncement.
   public var published: Ndrc_Hitech_V1_PublishedAnnouncement {
     get {
-      if case .published(let v)? = announcement {return v}
+      if case .published(let v)? = _storage._announcement {return v}
       return Ndrc_Hitech_V1_PublishedAnnouncement()
     }
-    set {announcement = .published(newValue)}
+    set {_uniqueStorage()._announcement = .published(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -172,7 +196,7 @@ public nonisolated struct Ndrc_Hitech_V1_ApplyRoundStepRequest: Sendable {
 
   public init() {}
 
-  fileprivate var _round: Ndrc_Hitech_V1_Round? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// What the aggregator did with a step.
@@ -392,110 +416,164 @@ nonisolated extension Ndrc_Hitech_V1_PublishedAnnouncement: SwiftProtobuf.Messag
 
 nonisolated extension Ndrc_Hitech_V1_ApplyRoundStepRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ApplyRoundStepRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}step_id\0\u{1}round\0\u{2}\u{8}opened\0\u{1}reminder\0\u{1}closed\0\u{1}published\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}step_id\0\u{1}round\0\u{3}calendar_now\0\u{3}calendar_speed\0\u{2}\u{6}opened\0\u{1}reminder\0\u{1}closed\0\u{1}published\0")
+
+  fileprivate class _StorageClass {
+    var _stepID: String = String()
+    var _round: Ndrc_Hitech_V1_Round? = nil
+    var _calendarNow: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _calendarSpeed: Double = 0
+    var _announcement: Ndrc_Hitech_V1_ApplyRoundStepRequest.OneOf_Announcement?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _stepID = source._stepID
+      _round = source._round
+      _calendarNow = source._calendarNow
+      _calendarSpeed = source._calendarSpeed
+      _announcement = source._announcement
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.stepID) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._round) }()
-      case 10: try {
-        var v: Ndrc_Hitech_V1_OpenedAnnouncement?
-        var hadOneofValue = false
-        if let current = self.announcement {
-          hadOneofValue = true
-          if case .opened(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._stepID) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._round) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._calendarNow) }()
+        case 4: try { try decoder.decodeSingularDoubleField(value: &_storage._calendarSpeed) }()
+        case 10: try {
+          var v: Ndrc_Hitech_V1_OpenedAnnouncement?
+          var hadOneofValue = false
+          if let current = _storage._announcement {
+            hadOneofValue = true
+            if case .opened(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._announcement = .opened(v)
+          }
+        }()
+        case 11: try {
+          var v: Ndrc_Hitech_V1_ReminderAnnouncement?
+          var hadOneofValue = false
+          if let current = _storage._announcement {
+            hadOneofValue = true
+            if case .reminder(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._announcement = .reminder(v)
+          }
+        }()
+        case 12: try {
+          var v: Ndrc_Hitech_V1_ClosedAnnouncement?
+          var hadOneofValue = false
+          if let current = _storage._announcement {
+            hadOneofValue = true
+            if case .closed(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._announcement = .closed(v)
+          }
+        }()
+        case 13: try {
+          var v: Ndrc_Hitech_V1_PublishedAnnouncement?
+          var hadOneofValue = false
+          if let current = _storage._announcement {
+            hadOneofValue = true
+            if case .published(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._announcement = .published(v)
+          }
+        }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.announcement = .opened(v)
-        }
-      }()
-      case 11: try {
-        var v: Ndrc_Hitech_V1_ReminderAnnouncement?
-        var hadOneofValue = false
-        if let current = self.announcement {
-          hadOneofValue = true
-          if case .reminder(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.announcement = .reminder(v)
-        }
-      }()
-      case 12: try {
-        var v: Ndrc_Hitech_V1_ClosedAnnouncement?
-        var hadOneofValue = false
-        if let current = self.announcement {
-          hadOneofValue = true
-          if case .closed(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.announcement = .closed(v)
-        }
-      }()
-      case 13: try {
-        var v: Ndrc_Hitech_V1_PublishedAnnouncement?
-        var hadOneofValue = false
-        if let current = self.announcement {
-          hadOneofValue = true
-          if case .published(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.announcement = .published(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.stepID.isEmpty {
-      try visitor.visitSingularStringField(value: self.stepID, fieldNumber: 1)
-    }
-    try { if let v = self._round {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    switch self.announcement {
-    case .opened?: try {
-      guard case .opened(let v)? = self.announcement else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .reminder?: try {
-      guard case .reminder(let v)? = self.announcement else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .closed?: try {
-      guard case .closed(let v)? = self.announcement else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .published?: try {
-      guard case .published(let v)? = self.announcement else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._stepID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stepID, fieldNumber: 1)
+      }
+      try { if let v = _storage._round {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._calendarNow {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._calendarSpeed.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._calendarSpeed, fieldNumber: 4)
+      }
+      switch _storage._announcement {
+      case .opened?: try {
+        guard case .opened(let v)? = _storage._announcement else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .reminder?: try {
+        guard case .reminder(let v)? = _storage._announcement else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .closed?: try {
+        guard case .closed(let v)? = _storage._announcement else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .published?: try {
+        guard case .published(let v)? = _storage._announcement else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Ndrc_Hitech_V1_ApplyRoundStepRequest, rhs: Ndrc_Hitech_V1_ApplyRoundStepRequest) -> Bool {
-    if lhs.stepID != rhs.stepID {return false}
-    if lhs._round != rhs._round {return false}
-    if lhs.announcement != rhs.announcement {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._stepID != rhs_storage._stepID {return false}
+        if _storage._round != rhs_storage._round {return false}
+        if _storage._calendarNow != rhs_storage._calendarNow {return false}
+        if _storage._calendarSpeed != rhs_storage._calendarSpeed {return false}
+        if _storage._announcement != rhs_storage._announcement {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -18,6 +18,9 @@ enum Schema {
     migrator.registerMigration("v3-round-relay") { db in
       try db.execute(sql: v3RoundRelay)
     }
+    migrator.registerMigration("v4-arrival-events") { db in
+      try db.execute(sql: v4ArrivalEvents)
+    }
     return migrator
   }
 
@@ -220,5 +223,49 @@ enum Schema {
     BEGIN SELECT RAISE(ABORT, 'round notices are never edited'); END;
     CREATE TRIGGER round_notices_no_delete BEFORE DELETE ON round_notices
     BEGIN SELECT RAISE(ABORT, 'round notices are never deleted'); END;
+    """
+
+  /// The arrival log: one sequence shared by stored submissions and applied round steps
+  /// (ArrivalStatus.WatchArrivals), filled by triggers so that no writer can forget it. The
+  /// submissions stored before keep their row id as their sequence; the steps applied before
+  /// follow them in the order they were applied. A round step records the round's calendar
+  /// (the coordinator's clock and its speed) when the coordinator sent it, and each submission's
+  /// event its time on that calendar (`round_clock_at`), from the round's latest step with a
+  /// calendar.
+  static let v4ArrivalEvents = """
+    ALTER TABLE round_steps ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    ALTER TABLE round_steps ADD COLUMN calendar_at INTEGER;
+    ALTER TABLE round_steps ADD COLUMN calendar_speed REAL NOT NULL DEFAULT 1;
+
+    CREATE TABLE arrival_events (
+      sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+      submission_row_id INTEGER UNIQUE REFERENCES submissions(id),
+      step_id TEXT UNIQUE REFERENCES round_steps(step_id),
+      round_clock_at INTEGER,
+      CHECK ((submission_row_id IS NULL) <> (step_id IS NULL))
+    );
+
+    INSERT INTO arrival_events (sequence, submission_row_id) SELECT id, id FROM submissions ORDER BY id;
+    INSERT INTO arrival_events (step_id, round_clock_at)
+      SELECT step_id, calendar_at FROM round_steps ORDER BY applied_at, step_id;
+
+    CREATE TRIGGER submissions_arrival_event AFTER INSERT ON submissions
+    BEGIN
+      INSERT INTO arrival_events (submission_row_id, round_clock_at) VALUES (
+        NEW.id,
+        (SELECT r.calendar_at + CAST((NEW.received_at - r.applied_at) * r.calendar_speed AS INTEGER)
+         FROM round_steps r
+         WHERE r.report_year = NEW.report_year AND r.calendar_at IS NOT NULL AND r.applied_at <= NEW.received_at
+         ORDER BY r.applied_at DESC LIMIT 1));
+    END;
+    CREATE TRIGGER round_steps_arrival_event AFTER INSERT ON round_steps
+    BEGIN
+      INSERT INTO arrival_events (step_id, round_clock_at) VALUES (NEW.step_id, NEW.calendar_at);
+    END;
+
+    CREATE TRIGGER arrival_events_no_update BEFORE UPDATE ON arrival_events
+    BEGIN SELECT RAISE(ABORT, 'arrival events are never edited'); END;
+    CREATE TRIGGER arrival_events_no_delete BEFORE DELETE ON arrival_events
+    BEGIN SELECT RAISE(ABORT, 'arrival events are never deleted'); END;
     """
 }
