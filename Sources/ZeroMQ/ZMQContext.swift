@@ -5,12 +5,18 @@ import CZeroMQ
 /// A context is thread-safe and may be shared freely. Every ``ZMQSocket`` keeps its context
 /// alive, so the context is terminated (`zmq_ctx_term`) only after the last socket made from it
 /// has been closed, and termination never blocks on a forgotten socket.
+///
+/// Making the first context sets SIGPIPE to be ignored in the process (unless the process set
+/// a disposition of its own): libzmq 4.3 writes to TCP connections without `MSG_NOSIGNAL`, so
+/// a write to a connection its peer has just reset would otherwise end the process with
+/// SIGPIPE; ignored, the write fails with `EPIPE` and libzmq drops that connection.
 public final class ZMQContext: @unchecked Sendable {
   // zmq_ctx_* functions are documented as thread-safe; this class has no other state.
   let handle: UnsafeMutableRawPointer
 
   /// Makes a context with `ioThreads` background I/O threads (libzmq's default is 1).
   public init(ioThreads: Int = 1) throws {
+    _ = Self.sigpipeIgnored
     guard let handle = zmq_ctx_new() else {
       throw ZMQError.last("zmq_ctx_new")
     }
@@ -23,6 +29,9 @@ public final class ZMQContext: @unchecked Sendable {
       }
     }
   }
+
+  /// Whether SIGPIPE is ignored (or handled) in this process; set once, by the first context.
+  public static let sigpipeIgnored: Bool = czmq_ignore_sigpipe() != 0
 
   /// Makes every blocking call on this context's sockets return with `ETERM`, from any thread.
   /// Sockets must still be closed by their owners.

@@ -65,6 +65,15 @@ extension ZeroMQTransport {
       /// response has begun, or whose handler has waited this long for the client); a
       /// connection libzmq no longer knows is gone and its streams are cancelled and freed.
       public var livenessProbeInterval: Duration
+      /// Client connections (`tcp://`, `ipc://`) the server holds at once; a connection accepted
+      /// beyond it is shut down at once (its client sees the connection end and retries later).
+      /// `nil`: derived when the server starts from the process's descriptor limit, so that its
+      /// peers can never take the descriptors the process needs for itself: the soft
+      /// `RLIMIT_NOFILE`, less the descriptors open then, less ``descriptorReserve``; at least 1.
+      public var maxConnections: Int?
+      /// Descriptors the derived ``maxConnections`` leaves free for the process's own files
+      /// and sockets opened later, and for connections being refused.
+      public var descriptorReserve: Int
       public var logger: Logger
 
       public init(
@@ -83,6 +92,8 @@ extension ZeroMQTransport {
         openRate: Double = 500,
         openBurst: Int = 1000,
         livenessProbeInterval: Duration = .seconds(5),
+        maxConnections: Int? = nil,
+        descriptorReserve: Int = 64,
         logger: Logger = Logger(label: "zeromq.transport.server", factory: { _ in SwiftLogNoOpLogHandler() })
       ) {
         self.maxRequestMessageBytes = maxRequestMessageBytes
@@ -100,6 +111,8 @@ extension ZeroMQTransport {
         self.openRate = openRate
         self.openBurst = openBurst
         self.livenessProbeInterval = livenessProbeInterval
+        self.maxConnections = maxConnections
+        self.descriptorReserve = descriptorReserve
         self.logger = logger
       }
     }
@@ -112,6 +125,10 @@ extension ZeroMQTransport {
       package var liveStreams: Int
       /// Client connections the socket thread keeps state for.
       package var peers: Int
+      /// Client connections open (accepted and not yet ended), as the socket monitor tells.
+      package var connections: Int
+      /// Connections shut down because the server held ``Configuration/maxConnections``.
+      package var refusedConnections: Int
       /// Request bytes buffered for handlers (with the 64-byte per-message charge).
       package var bufferedRequestBytes: Int
     }
@@ -300,6 +317,8 @@ final class ServerCounters: Sendable {
   /// Set by the socket thread once per loop iteration.
   let openStreams = Atomic<Int>(0)
   let peers = Atomic<Int>(0)
+  let connections = Atomic<Int>(0)
+  let refusedConnections = Atomic<Int>(0)
   /// Handler tasks running.
   let handlers = Atomic<Int>(0)
 
@@ -309,6 +328,8 @@ final class ServerCounters: Sendable {
       openStreams: openStreams.load(ordering: .relaxed),
       liveStreams: liveStreams.load(ordering: .relaxed),
       peers: peers.load(ordering: .relaxed),
+      connections: connections.load(ordering: .relaxed),
+      refusedConnections: refusedConnections.load(ordering: .relaxed),
       bufferedRequestBytes: bufferedBytes.load(ordering: .relaxed)
     )
   }

@@ -111,6 +111,10 @@ private final class ServerSocketLoop: SocketLoop {
   private let newStreams: AsyncStream<ServerStreamStart>.Continuation
   private let socket: ZMQSocket
   private let authenticator: ZAPAuthenticator?
+  /// The socket's monitor (`ACCEPTED`, `DISCONNECTED`) and the cap on connections it serves.
+  private let monitor: ZMQSocketMonitor?
+  private var connectionLimiter: ConnectionLimiter?
+  private var nextRefusalLog: ContinuousClock.Instant
   private var logger: Logger
   private var streams: [StreamKey: Record] = [:]
   private var peers: [[UInt8]: Peer] = [:]
@@ -142,6 +146,7 @@ private final class ServerSocketLoop: SocketLoop {
     self.sweepInterval = sweepInterval
     nextSweep = start.advanced(by: sweepInterval)
     nextProbe = start.advanced(by: configuration.livenessProbeInterval)
+    nextRefusalLog = start
 
     let context = try ZMQContext()
     socket = try ZMQSocket(context: context, type: .router)
@@ -166,15 +171,41 @@ private final class ServerSocketLoop: SocketLoop {
     case .curveClient:
       throw RPCError(code: .invalidArgument, message: "A server transport cannot use client security.")
     }
+    // Every accepted connection takes a descriptor: the monitor tells which, so that
+    // connections beyond the cap are shut down before the process runs out (ConnectionLimiter).
+    if endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://") {
+      let monitorEndpoint = "inproc://zmq-server-monitor-\(UInt64.random(in: 0...UInt64.max))"
+      try socket.startMonitor(endpoint: monitorEndpoint, events: [.accepted, .disconnected])
+      let monitor = try ZMQSocketMonitor(context: context, endpoint: monitorEndpoint)
+      // Never drop an event: a lost DISCONNECTED would count a connection forever.
+      try monitor.socket.set(.receiveHighWaterMark(0))
+      self.monitor = monitor
+    } else {
+      monitor = nil
+    }
     try socket.bind(endpoint)
     boundEndpoint = socket.lastEndpoint ?? endpoint
     logger[metadataKey: "zmq.endpoint"] = "\(boundEndpoint)"
+    if monitor != nil {
+      let derived = ConnectionLimiter.derivedLimit(reserve: configuration.descriptorReserve)
+      if let limit = configuration.maxConnections ?? derived?.limit {
+        connectionLimiter = ConnectionLimiter(boundEndpoint: boundEndpoint, limit: limit)
+        var metadata: Logger.Metadata = ["zmq.max_connections": "\(limit)"]
+        if configuration.maxConnections == nil, let derived {
+          metadata["fd.soft"] = "\(derived.softLimit)"
+          metadata["fd.in_use"] = "\(derived.inUse)"
+          metadata["fd.reserve"] = "\(configuration.descriptorReserve)"
+        }
+        logger.info("accepting at most \(limit) client connections", metadata: metadata)
+      }
+    }
   }
 
   func run() {
     var poller = ZMQPoller()
     let socketIndex = poller.add(socket)
     poller.add(fileDescriptor: commands.wakeup.fileDescriptor)
+    let monitorIndex = monitor.map { poller.add($0.socket) }
     var stopRequest: CheckedContinuation<Void, Never>?
 
     while stopRequest == nil {
@@ -186,6 +217,9 @@ private final class ServerSocketLoop: SocketLoop {
         break
       }
       now = ContinuousClock.now
+      if let monitorIndex, poller.events(at: monitorIndex).contains(.readable) {
+        followConnections()
+      }
       for command in commands.drain() {
         if case .stop(let continuation) = command {
           stopRequest = continuation
@@ -224,6 +258,7 @@ private final class ServerSocketLoop: SocketLoop {
     counters.peers.store(0, ordering: .relaxed)
     newStreams.finish()
     socket.close()
+    monitor?.socket.close()
     authenticator?.stop()
     stopRequest?.resume()
   }
@@ -371,6 +406,32 @@ private final class ServerSocketLoop: SocketLoop {
       if let record = streams.removeValue(forKey: StreamKey(routingID: routingID, streamID: streamID)) {
         terminate(record, error)
       }
+    }
+  }
+
+  // MARK: - Connections
+
+  /// Reads the monitor's events: counts connections and shuts down those beyond the cap.
+  private func followConnections() {
+    guard let monitor else { return }
+    while let event = try? monitor.nextEvent(dontWait: true) {
+      let fd = Int32(bitPattern: event.value)
+      if event.kind == .accepted {
+        if connectionLimiter?.accepted(fd, now: now) == false {
+          counters.refusedConnections.add(1, ordering: .relaxed)
+        }
+      } else if event.kind == .disconnected {
+        connectionLimiter?.disconnected(fd)
+      }
+    }
+    guard connectionLimiter != nil else { return }
+    counters.connections.store(connectionLimiter!.count, ordering: .relaxed)
+    if now >= nextRefusalLog, let refused = connectionLimiter?.takeRefused(), refused > 0 {
+      nextRefusalLog = now.advanced(by: .seconds(10))
+      logger.warning(
+        "at the connection limit: closed new connections",
+        metadata: ["zmq.max_connections": "\(connectionLimiter!.limit)", "zmq.connections_refused": "\(refused)"]
+      )
     }
   }
 
