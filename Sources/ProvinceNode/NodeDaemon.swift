@@ -53,13 +53,16 @@ public struct NodeDaemon: Sendable {
       logger: logger
     )
     let outbox = OutboxService(watcher: watcher, spool: executor, wake: wake, state: state, logger: logger)
+    let noticeLog = try NoticeLog(directory: (configuration.spoolDirectory as NSString).appendingPathComponent("notices"))
     let notices = NoticeListener(
       endpoint: configuration.aggregatorEndpoint,
       security: .curveClient(keyPair: keyPair, serverPublicKey: serverKey),
-      log: try NoticeLog(directory: (configuration.spoolDirectory as NSString).appendingPathComponent("notices")),
+      log: noticeLog,
       logger: logger
     )
-    let status = NodeStatusWriter(path: configuration.statusPath, configuration: configuration, spool: executor, state: state, logger: logger)
+    let status = NodeStatusWriter(
+      path: configuration.statusPath, configuration: configuration, spool: executor, state: state, logger: logger,
+      notices: noticeLog)
     let group = ServiceGroup(
       configuration: .init(
         services: [
@@ -208,6 +211,9 @@ public struct NodeStatus: Codable, Hashable, Sendable {
   public var lastReceipt: String?
   public var lastError: String?
   public var lastErrorAt: Date?
+  /// The round notices heard last (at most ten), oldest first: opened, reminders naming the
+  /// bases still missing, closed, results. Every notice is kept in `spool/notices/`.
+  public var notices: [HeardNotice]?
 
   /// The status in the Prometheus text exposition format, labelled with the reporter code.
   public var prometheusText: String {
@@ -253,6 +259,8 @@ struct NodeStatusWriter: Service {
   let spool: SpoolExecutor
   let state: NodeState
   let logger: Logger
+  /// The notices heard, for the status file.
+  var notices: NoticeLog? = nil
   var interval: Duration = .seconds(2)
   /// The stall the watchdog last logged (it logs a stall once, and its end).
   private let loggedStall = LoggedStall()
@@ -337,7 +345,8 @@ struct NodeStatusWriter: Service {
         nextRetryAt: values.nextRetryAt,
         lastReceipt: spoolStatus.lastReceipt,
         lastError: values.lastError ?? spoolStatus.lastError,
-        lastErrorAt: values.lastErrorAt
+        lastErrorAt: values.lastErrorAt,
+        notices: notices?.recent
       )
       if let path {
         let encoder = JSONEncoder()

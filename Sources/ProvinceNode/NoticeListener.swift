@@ -68,14 +68,31 @@ final class NoticeLog: @unchecked Sendable {
   private let lock = NSLock()
   private var last: Int64
   private var ignoreBefore: Int64 = 0
+  /// The newest notices kept, oldest first, at most ``recentLimit`` (for the status file).
+  private var recentNotices: [HeardNotice] = []
+  static let recentLimit = 10
 
   init(directory: String) throws {
     self.directory = directory
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    last = try FileManager.default.contentsOfDirectory(atPath: directory)
-      .compactMap { name in name.hasSuffix(".json") ? Int64(name.prefix(12)) : nil }
-      .max() ?? 0
+    let kept = try FileManager.default.contentsOfDirectory(atPath: directory)
+      .compactMap { name -> (Int64, String)? in
+        guard name.hasSuffix(".json"), let sequence = Int64(name.prefix(12)) else { return nil }
+        return (sequence, name)
+      }
+      .sorted { $0.0 < $1.0 }
+    last = kept.last?.0 ?? 0
+    for (_, name) in kept.suffix(Self.recentLimit) {
+      let path = (directory as NSString).appendingPathComponent(name)
+      guard let data = FileManager.default.contents(atPath: path),
+        let notice = try? Ndrc_Hitech_V1_RoundNotice(jsonUTF8Data: data)
+      else { continue }
+      recentNotices.append(HeardNotice(notice))
+    }
   }
+
+  /// The newest notices kept (at most ten), oldest first: what `hitech node status` shows.
+  var recent: [HeardNotice] { lock.withLock { recentNotices } }
 
   /// The highest sequence kept (0 when none).
   var lastSequence: Int64 { lock.withLock { ignoreBefore > 0 ? 0 : last } }
@@ -103,6 +120,10 @@ final class NoticeLog: @unchecked Sendable {
     lock.withLock {
       last = max(last, notice.sequence)
       if last > ignoreBefore { ignoreBefore = 0 }
+      recentNotices.removeAll { $0.sequence == notice.sequence }
+      recentNotices.append(HeardNotice(notice))
+      recentNotices.sort { $0.sequence < $1.sequence }
+      if recentNotices.count > Self.recentLimit { recentNotices.removeFirst(recentNotices.count - Self.recentLimit) }
     }
   }
 
@@ -137,5 +158,35 @@ final class NoticeLog: @unchecked Sendable {
     case nil:
       return "round \(year): a notice of a kind this node does not know (sequence \(notice.sequence))"
     }
+  }
+}
+
+/// A round notice the node heard, as its status file shows it.
+public struct HeardNotice: Codable, Hashable, Sendable {
+  public var sequence: Int64
+  /// `opened`, `reminder`, `closed`, `published` (or `unknown`).
+  public var kind: String
+  public var reportYear: Int
+  public var issuedAt: Date?
+  /// The bases the notice names: expected (opened), still missing (reminder, closed), with a
+  /// result (published).
+  public var baseIds: [String]
+  /// The notice in words, as the log says it.
+  public var summary: String
+
+  init(_ notice: Ndrc_Hitech_V1_RoundNotice) {
+    sequence = notice.sequence
+    kind = NoticeLog.kind(notice)
+    reportYear = Int(notice.reportYear)
+    issuedAt = notice.hasIssuedAt ? notice.issuedAt.date : nil
+    baseIds =
+      switch notice.kind {
+      case .opened(let opened): opened.expectedBases.map(\.baseID)
+      case .reminder(let reminder): reminder.missingBaseIds
+      case .closed(let closed): closed.missingBaseIds
+      case .published(let published): published.results.map(\.baseID)
+      case nil: []
+      }
+    summary = NoticeLog.describe(notice)
   }
 }

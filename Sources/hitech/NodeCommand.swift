@@ -60,7 +60,7 @@ struct NodeCommand: AsyncParsableCommand {
 
   struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Print the node's status file (queued, in flight, sent, rejected, connection, last error).",
+      abstract: "Print the node's status file (queued, in flight, sent, rejected, connection, last error, round notices heard).",
       discussion: """
         Exit status 1 when the configuration names no statusPath or the file is missing; 2 when
         the node is stalled (it has moved nothing on for stallAfterSeconds while work is queued)
@@ -84,6 +84,15 @@ struct NodeCommand: AsyncParsableCommand {
       }
       print(String(decoding: data, as: UTF8.self))
       guard let status = try? NodeStatus.read(path: path) else { return }
+      if let notices = status.notices, !notices.isEmpty {
+        // Beside the queue, in words on standard error (standard output stays the JSON).
+        var text = "round notices heard (newest last):\n"
+        for notice in notices {
+          let at = notice.issuedAt.map { ISO8601DateFormatter().string(from: $0) + "  " } ?? ""
+          text += "  #\(notice.sequence)  \(at)\(notice.summary)\n"
+        }
+        FileHandle.standardError.write(Data(text.utf8))
+      }
       if status.stalled {
         let since = status.stalledSince.map { " since \($0)" } ?? ""
         FileHandle.standardError.write(Data("STALLED\(since): the node has moved nothing on while work is queued (see its log)\n".utf8))

@@ -2,6 +2,7 @@ import DaemonSupport
 import Foundation
 import GRPCCore
 import HiTechSchema
+import ProvinceNode
 import SwiftProtobuf
 import Testing
 import ZeroMQ
@@ -85,6 +86,22 @@ struct NodeNoticesTests {
     #expect(metrics.contains("hitech_node_queue_depth{reporter=\"110000\"} 0\n"), "\(metrics)")
     #expect(metrics.contains("hitech_node_connected{reporter=\"110000\"} 1\n"), "\(metrics)")
     #expect(metrics.contains("# TYPE hitech_node_retries_total counter"))
+
+    // The status file shows the notices heard beside the queue (kept across the kill -9), and
+    // `hitech node status` says them in words.
+    let status = try NodeStatus.read(path: node.statusPath)
+    let heard = try #require(status.notices)
+    #expect(heard.map(\.kind) == ["opened", "reminder"])
+    #expect(heard.allSatisfy { $0.reportYear == 2026 && $0.issuedAt != nil })
+    #expect(heard[0].baseIds == ["SAMPLE-110000-01", "SAMPLE-110000-02"])
+    #expect(heard[1].baseIds == ["SAMPLE-110000-01", "SAMPLE-110000-02"])
+    #expect(heard[1].summary.contains("still missing: SAMPLE-110000-01, SAMPLE-110000-02"))
+    #expect(status.queued == 0)
+    let command = try NodeWatchdogTests.statusCommand(node)
+    #expect(command.status == 0)
+    #expect(command.output.contains("round notices heard"))
+    #expect(command.output.contains("round 2026 opened: 2 bases expected"))
+    #expect(command.output.contains("reminder for round 2026"))
     #expect(node.terminate() == 0)
   }
 }
