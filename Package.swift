@@ -168,8 +168,9 @@ let package = Package(
       dependencies: ["HiTechDomain"]
     ),
     // The coordinator daemon: the yearly rounds' durable state machine on an injectable clock,
-    // reminders, catch-up after downtime, the assessment and publishing steps, its store and
-    // configuration. It drives the aggregator over the RoundRelay service.
+    // reminders, catch-up after downtime, the assessment and publishing steps, its store (SQLite,
+    // or PostgreSQL with an active and a standby daemon: Postgres/) and configuration. It drives
+    // the aggregator over the RoundRelay service.
     .target(
       name: "Coordinator",
       dependencies: [
@@ -179,7 +180,9 @@ let package = Package(
         "DaemonSupport",
         "ZeroMQ",
         "ZeroMQTransport",
+        "AggregatorStorePostgres",
         .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
@@ -355,8 +358,8 @@ let package = Package(
     .testTarget(
       name: "CoordinatorTests",
       dependencies: [
-        "Coordinator", "Assessment", "HiTechDomain", "HiTechSchema",
-        "Aggregator", "AggregatorStore", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
+        "Coordinator", "Assessment", "HiTechDomain", "HiTechSchema", "HiTechTestSupport",
+        "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRDB", package: "GRDB.swift"),
       ],

@@ -96,7 +96,7 @@ public struct PostgresStoreURL: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// The client configuration for this URL.
-  func clientConfiguration() -> PostgresClient.Configuration {
+  package func clientConfiguration() -> PostgresClient.Configuration {
     switch endpoint {
     case .tcp(let host, let port):
       let tls: PostgresClient.Configuration.TLS =

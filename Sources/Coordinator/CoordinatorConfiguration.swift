@@ -1,5 +1,6 @@
 public import Configuration
 public import Foundation
+import AggregatorStorePostgres
 
 /// Everything the coordinator daemon reads at start-up.
 ///
@@ -33,8 +34,12 @@ public import Foundation
 ///       } } } }
 /// ```
 public struct CoordinatorConfiguration: Sendable, Hashable {
-  /// The coordinator's SQLite store.
+  /// The coordinator's SQLite store (unless ``store`` names another).
   public var storePath: String
+  /// The store, when not the SQLite file ``storePath``: `sqlite:PATH`, or a PostgreSQL URL
+  /// (`postgres://USER[:PASSWORD]@HOST:PORT/DATABASE`, as the aggregator's `store`), on which
+  /// several coordinators may run, one active and the others on standby.
+  public var store: String?
   /// The aggregator's ROUTER endpoint (RoundRelay is served there).
   public var aggregatorEndpoint: String
   /// The aggregator's CURVE public key file.
@@ -89,6 +94,7 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
 
   public init(
     storePath: String = "coordinator.sqlite",
+    store: String? = nil,
     aggregatorEndpoint: String = "tcp://127.0.0.1:7400",
     aggregatorPublicKeyPath: String = "",
     secretKeyPath: String = "",
@@ -104,6 +110,7 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
     rounds: [RoundSchedule] = []
   ) {
     self.storePath = storePath
+    self.store = store
     self.aggregatorEndpoint = aggregatorEndpoint
     self.aggregatorPublicKeyPath = aggregatorPublicKeyPath
     self.secretKeyPath = secretKeyPath
@@ -175,6 +182,7 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
 
     self.init(
       storePath: scope.string(forKey: "storePath", default: d.storePath),
+      store: scope.string(forKey: "store").flatMap { $0.isEmpty ? nil : $0 },
       aggregatorEndpoint: scope.string(forKey: "aggregatorEndpoint", default: d.aggregatorEndpoint),
       aggregatorPublicKeyPath: scope.string(forKey: "aggregatorPublicKeyPath", default: d.aggregatorPublicKeyPath),
       secretKeyPath: scope.string(forKey: "secretKeyPath", default: d.secretKeyPath),
@@ -214,9 +222,18 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
     public var description: String { "coordinator.\(key): \(rule)" }
   }
 
-  /// The lock file that keeps a second daemon off the store: `<storePath>.lock` (see
-  /// ``DaemonSupport/StateLock``).
-  public var stateLockPath: String { storePath + ".lock" }
+  /// The store in effect: ``store``, else `sqlite:` and ``storePath``.
+  public var effectiveStore: String { store ?? "sqlite:" + storePath }
+
+  /// The SQLite file in effect; `nil` on PostgreSQL.
+  public var sqlitePath: String? {
+    guard let store else { return storePath }
+    return store.hasPrefix("sqlite:") ? String(store.dropFirst("sqlite:".count)) : nil
+  }
+
+  /// The lock file that keeps a second daemon off an SQLite store: `<file>.lock` (see
+  /// ``DaemonSupport/StateLock``); `nil` on PostgreSQL, where several run (one active).
+  public var stateLockPath: String? { sqlitePath.map { $0 + ".lock" } }
 
   /// The RoundControl endpoint in effect.
   public var effectiveControlEndpoint: String {
@@ -233,6 +250,20 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
 
   public func validate() throws {
     guard !storePath.isEmpty else { throw Problem(key: "storePath", rule: "must name a file") }
+    if let store {
+      if store.hasPrefix("sqlite:") {
+        guard store.count > "sqlite:".count else { throw Problem(key: "store", rule: "sqlite: must name a file") }
+      } else if PostgresStoreURL.isPostgres(store) {
+        do {
+          _ = try PostgresStoreURL(store)
+        } catch {
+          throw Problem(key: "store", rule: "\(error)")
+        }
+      } else {
+        throw Problem(
+          key: "store", rule: "must be sqlite:PATH or postgres://USER@HOST:PORT/DATABASE, got \"\(PostgresStoreURL.redacted(store))\"")
+      }
+    }
     guard aggregatorEndpoint.hasPrefix("tcp://") || aggregatorEndpoint.hasPrefix("ipc://") else {
       throw Problem(key: "aggregatorEndpoint", rule: "must be a tcp:// or ipc:// endpoint, got \"\(aggregatorEndpoint)\"")
     }

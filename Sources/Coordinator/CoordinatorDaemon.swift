@@ -61,11 +61,13 @@ public struct CoordinatorDaemon: Sendable {
     let rubric = try Self.rubric(configuration)
     let clock = clockOverride ?? Self.clock(configuration.clock)
     DescriptorLimit.raiseAndLog(role: "coordinator", logger: logger)
-    // One daemon per store, held for the life of the process; a separate file, so that the
-    // operator commands still read and write the store while the daemon runs.
-    let lock = try StateLock(path: configuration.stateLockPath, guarding: "the store \(configuration.storePath)")
+    // On SQLite, one daemon per store, held for the life of the process; a separate file, so
+    // that the operator commands still read and write the store while the daemon runs. On
+    // PostgreSQL several run: the one holding the leadership is active, the others wait.
+    let lock = try configuration.stateLockPath.map { try StateLock(path: $0, guarding: "the store \($0.dropLast(".lock".count))") }
     defer { withExtendedLifetime(lock) {} }
-    let store = try CoordinatorStore(path: configuration.storePath, logger: logger)
+    let fence: LeaderFence? = configuration.sqlitePath == nil ? LeaderFence() : nil
+    let store = try await CoordinatorStores.open(configuration.effectiveStore, fence: fence, logger: logger)
     let link = RoundRelayLink(
       endpoint: configuration.aggregatorEndpoint,
       security: .curveClient(keyPair: keyPair, serverPublicKey: serverKey),
@@ -95,14 +97,23 @@ public struct CoordinatorDaemon: Sendable {
     let server = GRPCServer(
       transport: transport,
       services: [RoundControlService(coordinator: coordinator, logger: logger), DiagnosticsService(role: "coordinator")])
+    let calendar: any Service =
+      if let fence {
+        LeadingScheduler(
+          election: try PostgresLeaderElection(url: configuration.effectiveStore, fence: fence, logger: logger),
+          scheduler: scheduler, logger: logger)
+      } else {
+        scheduler
+      }
     let status = CoordinatorStatusWriter(
-      path: configuration.statusPath, configuration: configuration, coordinator: coordinator, logger: logger)
+      path: configuration.statusPath, configuration: configuration, coordinator: coordinator,
+      leadership: { fence.map { $0.isActive ? "active" : "standby" } ?? "active" }, logger: logger)
     let group = ServiceGroup(
       configuration: .init(
         services: [
           .init(service: link),
           .init(service: status),
-          .init(service: scheduler),
+          .init(service: calendar),
           .init(service: GRPCServerService(server: server)),
         ],
         gracefulShutdownSignals: signals,
@@ -115,7 +126,7 @@ public struct CoordinatorDaemon: Sendable {
     let deadline = ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds), signals: signals, logger: logger)
     logger.info("coordinator starting", metadata: [
       "zmq.endpoint": "\(configuration.aggregatorEndpoint)", "control.endpoint": "\(controlEndpoint)",
-      "store.path": "\(configuration.storePath)", "clock.speed": "\(configuration.clock.speed)",
+      "store.location": "\(store.location)", "clock.speed": "\(configuration.clock.speed)",
       "rounds": "\(configuration.rounds.map(\.reportYear))",
     ])
     do {
@@ -128,10 +139,10 @@ public struct CoordinatorDaemon: Sendable {
         try await tasks.waitForAll()
       }
     } catch {
-      try? store.close()
+      try? await store.close()
       throw error
     }
-    try store.close()
+    try await store.close()
     logger.info("coordinator stopped")
   }
 }

@@ -17,6 +17,9 @@ public struct CoordinatorStatus: Codable, Hashable, Sendable {
   public var pid: Int32
   /// `running` or `stopped`.
   public var state: String
+  /// `active` (this coordinator drives the rounds) or `standby` (another one on the same
+  /// PostgreSQL store does; this one takes over when it stops). Always `active` on SQLite.
+  public var leadership: String?
   public var startedAt: Date
   public var updatedAt: Date
   /// The calendar's time (ISO 8601, Asia/Shanghai), which an accelerated clock moves faster.
@@ -39,6 +42,7 @@ struct CoordinatorStatusWriter: Service {
   let path: String?
   let configuration: CoordinatorConfiguration
   let coordinator: RoundCoordinator
+  let leadership: @Sendable () -> String
   let logger: Logger
 
   func run() async throws {
@@ -69,7 +73,7 @@ struct CoordinatorStatusWriter: Service {
       lastError = "\(error)"
     }
     let status = CoordinatorStatus(
-      pid: getpid(), state: state, startedAt: startedAt, updatedAt: Date(),
+      pid: getpid(), state: state, leadership: leadership(), startedAt: startedAt, updatedAt: Date(),
       calendarNow: ShanghaiTime.format(coordinator.clock.now()),
       aggregatorEndpoint: configuration.aggregatorEndpoint, controlEndpoint: configuration.effectiveControlEndpoint,
       rounds: lines, lastError: lastError)

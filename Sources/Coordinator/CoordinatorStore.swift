@@ -1,136 +1,38 @@
 public import Foundation
 public import HiTechDomain
-import GRDB
 public import Logging
 
-/// The coordinator's durable store: one SQLite file through a GRDB `DatabasePool` (WAL,
-/// `synchronous = FULL`, foreign keys on).
+/// The coordinator's durable store, as the engine (``RoundCoordinator``), the daemon and the
+/// operator commands use it, whatever the backend: an SQLite file (``SQLiteCoordinatorStore``,
+/// the default, one daemon) or PostgreSQL (``PostgresCoordinatorStore``, an active and a
+/// standby daemon sharing it).
 ///
 /// It keeps the rounds (schedule and state), every step (recorded, applied or skipped, with
 /// what it did), the transitions (history), expert scores, the assessments, and an append-only
-/// audit log. A step is recorded in the same transaction as the state change it makes, so a
-/// crash leaves either neither or both; its effects run afterwards and are marked applied.
-public final class CoordinatorStore: Sendable {
-  /// The database file.
-  public let path: String
-  let pool: DatabasePool
-  let logger: Logger
+/// audit log. The rules every backend keeps:
+/// - a step is recorded in the same transaction as the state change it makes, so a crash
+///   leaves either neither or both; its effects run afterwards and it is then marked applied;
+/// - a step id is recorded once for ever (a database constraint: two coordinators recording
+///   the same step at once record it once, the other one gets `.aborted`);
+/// - a step is marked applied once (`.failedPrecondition` the second time); an applied or
+///   skipped step, a transition, an assessment and an audit entry are never changed.
+public protocol CoordinatorStore: Sendable {
+  /// Where the store is, for logs and messages (`sqlite:PATH` or a URL without its password).
+  var location: String { get }
 
-  /// Opens (creating if needed) the store at `path` and brings its schema up to date.
-  /// - Throws: ``CoordinatorError`` `.storage` naming the file when it cannot be opened or is damaged.
-  public init(path: String, logger: Logger) throws {
-    self.path = path
-    self.logger = logger
-    var configuration = GRDB.Configuration()
-    configuration.label = "CoordinatorStore"
-    configuration.foreignKeysEnabled = true
-    configuration.busyMode = .timeout(5)
-    do {
-      pool = try DatabasePool(path: path, configuration: configuration)
-    } catch {
-      throw CoordinatorError(.storage, "cannot open the store \(path): \(error)")
-    }
-    do {
-      // DatabasePool sets `synchronous = NORMAL` on its writer after WAL is on; FULL fsyncs
-      // the WAL at every commit, so a recorded step survives a power cut. One writer
-      // connection for the pool's whole life, so this holds.
-      try pool.writeWithoutTransaction { db in
-        try db.execute(sql: "PRAGMA synchronous = FULL")
-        guard try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2 else {
-          throw CoordinatorError(.storage, "SQLite refused PRAGMA synchronous = FULL on \(path)")
-        }
-      }
-      let problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
-      guard problems == ["ok"] else {
-        throw CoordinatorError(.storage, "the store \(path) is damaged (quick_check: \(problems.prefix(3).joined(separator: "; ")))")
-      }
-      let migrator = CoordinatorSchema.migrator
-      if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
-        throw CoordinatorError(.storage, "the store \(path) was migrated by a newer version of this software; run that version")
-      }
-      try migrator.migrate(pool)
-    } catch {
-      try? pool.close()
-      throw error as? CoordinatorError ?? CoordinatorError(.storage, "cannot open the store \(path): \(error)")
-    }
-  }
-
-  /// Closes the file (after folding the WAL into it).
-  public func close() throws {
-    _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
-    try pool.close()
-  }
-
-  // MARK: - Rounds
+  /// Closes the store.
+  func close() async throws
 
   /// Adds the rounds of `schedules` not yet known (PLANNED) and updates the schedule of the
   /// others (steps already recorded keep their times). Returns the years added.
   @discardableResult
-  public func plan(_ schedules: [RoundSchedule], at now: Date) async throws -> [Int] {
-    try await write("planning rounds") { db in
-      var added: [Int] = []
-      for schedule in schedules {
-        let json = try Self.encode(schedule)
-        if let old = try String.fetchOne(db, sql: "SELECT schedule FROM rounds WHERE report_year = ?", arguments: [schedule.reportYear]) {
-          guard old != json else { continue }
-          try db.execute(
-            sql: "UPDATE rounds SET schedule = ?, updated_at = ? WHERE report_year = ?",
-            arguments: [json, Self.micros(now), schedule.reportYear])
-          try Self.audit(db, at: now, actor: "coordinator", action: "round.reschedule", subject: "\(schedule.reportYear)", detail: json)
-        } else {
-          try db.execute(
-            sql: "INSERT INTO rounds (report_year, state, schedule, created_at, updated_at) VALUES (?, 'planned', ?, ?, ?)",
-            arguments: [schedule.reportYear, json, Self.micros(now), Self.micros(now)])
-          try Self.audit(db, at: now, actor: "coordinator", action: "round.plan", subject: "\(schedule.reportYear)", detail: json)
-          added.append(schedule.reportYear)
-        }
-      }
-      return added
-    }
-  }
+  func plan(_ schedules: [RoundSchedule], at now: Date) async throws -> [Int]
 
   /// Every round with its transitions and steps, by report year ascending.
-  public func rounds() async throws -> [CoordinatorRound] {
-    try await read("reading rounds") { db in
-      try Int.fetchAll(db, sql: "SELECT report_year FROM rounds ORDER BY report_year").compactMap { try Self.round(db, $0) }
-    }
-  }
+  func rounds() async throws -> [CoordinatorRound]
 
   /// The round of `reportYear`, or `nil`.
-  public func round(_ reportYear: Int) async throws -> CoordinatorRound? {
-    try await read("reading round \(reportYear)") { db in try Self.round(db, reportYear) }
-  }
-
-  // MARK: - Steps
-
-  /// What recording a step changes: the step, and for a transition the state change.
-  public struct StepRecord: Sendable {
-    public var reportYear: Int
-    public var kind: StepKind
-    public var reminderOffset: Int64?
-    public var dueAt: Date
-    /// The state the round must be in (a conflict otherwise).
-    public var expectedState: RoundState
-    public var reason: String
-    public var actor: String
-    public var caughtUp: Bool
-
-    public init(
-      reportYear: Int, kind: StepKind, reminderOffset: Int64? = nil, dueAt: Date, expectedState: RoundState,
-      reason: String = "scheduled", actor: String = "coordinator", caughtUp: Bool = false
-    ) {
-      self.reportYear = reportYear
-      self.kind = kind
-      self.reminderOffset = reminderOffset
-      self.dueAt = dueAt
-      self.expectedState = expectedState
-      self.reason = reason
-      self.actor = actor
-      self.caughtUp = caughtUp
-    }
-
-    var stepId: String { RoundStep.id(reportYear: reportYear, kind: kind, reminderOffset: reminderOffset) }
-  }
+  func round(_ reportYear: Int) async throws -> CoordinatorRound?
 
   /// Records a step as pending and, for a transition, moves the round to its target state with
   /// a transition row, in one transaction; the round message the step will send is built from
@@ -138,259 +40,99 @@ public final class CoordinatorStore: Sendable {
   ///
   /// - Throws: ``CoordinatorError`` `.aborted` when the round is not in `expectedState` or the
   ///   step id is already recorded (nothing changed); `.notFound` for an unknown round.
-  public func record(
-    _ step: StepRecord,
+  func record(
+    _ step: CoordinatorStepRecord,
     at now: Date,
     message: @escaping @Sendable (CoordinatorRound) throws -> [UInt8]
-  ) async throws -> RoundStep {
-    try await write("recording step \(step.stepId)") { db in
-      guard let round = try Self.round(db, step.reportYear) else {
-        throw CoordinatorError(.notFound, "no round for report year \(step.reportYear)")
-      }
-      guard round.state == step.expectedState else {
-        throw CoordinatorError(.aborted, "round \(step.reportYear) is \(round.state.rawValue), not \(step.expectedState.rawValue)")
-      }
-      guard round.step(step.stepId) == nil else {
-        throw CoordinatorError(.aborted, "step \(step.stepId) is already recorded")
-      }
-      if let target = step.kind.targetState {
-        try db.execute(
-          sql: "UPDATE rounds SET state = ?, updated_at = ? WHERE report_year = ?",
-          arguments: [target.rawValue, Self.micros(now), step.reportYear])
-        try db.execute(
-          sql: """
-            INSERT INTO transitions (report_year, from_state, to_state, at, reason, actor, step_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """,
-          arguments: [step.reportYear, round.state.rawValue, target.rawValue, Self.micros(now), step.reason, step.actor, step.stepId])
-      }
-      var detail = StepDetail()
-      if step.caughtUp { detail.caughtUp = true }
-      // The step row itself first (pending, no message), so that the message shows it.
-      try db.execute(
-        sql: """
-          INSERT INTO steps (step_id, report_year, kind, reminder_offset, due_at, state, recorded_at, detail)
-          VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
-          """,
-        arguments: [step.stepId, step.reportYear, step.kind.rawValue, step.reminderOffset, Self.micros(step.dueAt),
-                    Self.micros(now), try Self.encode(detail)])
-      let after = try Self.round(db, step.reportYear)!
-      let bytes = try message(after)
-      try db.execute(sql: "UPDATE steps SET round = ? WHERE step_id = ?", arguments: [Data(bytes), step.stepId])
-      try Self.audit(
-        db, at: now, actor: step.actor, action: "step.record", subject: step.stepId,
-        detail: step.kind.targetState.map { "\(round.state.rawValue) → \($0.rawValue): \(step.reason)" } ?? step.reason)
-      return try Self.round(db, step.reportYear)!.step(step.stepId)!
-    }
-  }
+  ) async throws -> RoundStep
 
   /// Records a step as skipped (never driven), with the reason.
-  public func recordSkipped(
+  func recordSkipped(
     reportYear: Int, kind: StepKind, reminderOffset: Int64?, dueAt: Date, reason: String, at now: Date
-  ) async throws {
-    let id = RoundStep.id(reportYear: reportYear, kind: kind, reminderOffset: reminderOffset)
-    var detail = StepDetail()
-    detail.skippedReason = reason
-    let json = try Self.encode(detail)
-    try await write("recording skipped step \(id)") { db in
-      try db.execute(
-        sql: """
-          INSERT INTO steps (step_id, report_year, kind, reminder_offset, due_at, state, recorded_at, detail)
-          VALUES (?, ?, ?, ?, ?, 'skipped', ?, ?)
-          """,
-        arguments: [id, reportYear, kind.rawValue, reminderOffset, Self.micros(dueAt), Self.micros(now), json])
-      try Self.audit(db, at: now, actor: "coordinator", action: "step.skip", subject: id, detail: reason)
-    }
-  }
+  ) async throws
 
   /// The steps recorded but not yet applied, in the order they were recorded.
-  public func pendingSteps() async throws -> [RoundStep] {
-    try await read("reading pending steps") { db in
-      try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE state = 'pending' ORDER BY seq").map(Self.step)
-    }
-  }
+  func pendingSteps() async throws -> [RoundStep]
 
   /// Marks a pending step applied, with what it did.
-  public func markApplied(_ stepId: String, detail: StepDetail, at now: Date) async throws {
-    let json = try Self.encode(detail)
-    try await write("marking step \(stepId) applied") { db in
-      try db.execute(
-        sql: "UPDATE steps SET state = 'applied', applied_at = ?, detail = ? WHERE step_id = ? AND state = 'pending'",
-        arguments: [Self.micros(now), json, stepId])
-      guard db.changesCount == 1 else {
-        throw CoordinatorError(.failedPrecondition, "step \(stepId) is not pending")
-      }
-      try Self.audit(db, at: now, actor: "coordinator", action: "step.apply", subject: stepId, detail: json)
-    }
-  }
-
-  // MARK: - Assessments and expert scores
+  /// - Throws: ``CoordinatorError`` `.failedPrecondition` when it is not pending.
+  func markApplied(_ stepId: String, detail: StepDetail, at now: Date) async throws
 
   /// Stores a round's results (JSON) once; a second call for the year keeps the first.
   /// Returns the stored results and when they were computed.
-  public func saveAssessment(reportYear: Int, results: [UInt8], stepId: String, at now: Date) async throws -> (results: [UInt8], assessedAt: Date) {
-    try await write("storing the assessment of \(reportYear)") { db in
-      try db.execute(
-        sql: "INSERT OR IGNORE INTO assessments (report_year, results, assessed_at, step_id) VALUES (?, ?, ?, ?)",
-        arguments: [reportYear, String(decoding: results, as: UTF8.self), Self.micros(now), stepId])
-      if db.changesCount == 1 {
-        try Self.audit(db, at: now, actor: "coordinator", action: "assessment.store", subject: "\(reportYear)", detail: "")
-      }
-      return try Self.assessment(db, reportYear)!
-    }
-  }
+  func saveAssessment(reportYear: Int, results: [UInt8], stepId: String, at now: Date) async throws
+    -> (results: [UInt8], assessedAt: Date)
 
   /// The stored results (JSON) of a round, or `nil` before it is assessed.
-  public func assessment(_ reportYear: Int) async throws -> (results: [UInt8], assessedAt: Date)? {
-    try await read("reading the assessment of \(reportYear)") { db in try Self.assessment(db, reportYear) }
-  }
+  func assessment(_ reportYear: Int) async throws -> (results: [UInt8], assessedAt: Date)?
 
   /// Records (or replaces) one expert's score of one base, until the round is assessed.
-  public func recordExpertScore(
+  func recordExpertScore(
     reportYear: Int, baseId: String, expertId: String, scoreMilli: Int64, comment: String, actor: String, at now: Date
-  ) async throws {
-    guard !baseId.isEmpty else { throw CoordinatorError(.invalidArgument, "baseId: required") }
-    guard !expertId.isEmpty else { throw CoordinatorError(.invalidArgument, "expertId: required") }
-    guard (0...100_000).contains(scoreMilli) else {
-      throw CoordinatorError(.invalidArgument, "scoreMilli: must be 0...100000 (thousandths of a point), got \(scoreMilli)")
-    }
-    try await write("recording an expert score") { db in
-      guard let state = try String.fetchOne(db, sql: "SELECT state FROM rounds WHERE report_year = ?", arguments: [reportYear])
-        .flatMap(RoundState.init(rawValue:))
-      else { throw CoordinatorError(.notFound, "no round for report year \(reportYear)") }
-      guard state < .assessed else {
-        throw CoordinatorError(.failedPrecondition, "round \(reportYear) is \(state.rawValue): expert scores are taken until it is assessed")
-      }
-      try db.execute(
-        sql: """
-          INSERT INTO expert_scores (report_year, base_id, expert_id, score_milli, comment, recorded_at, actor)
-          VALUES (?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (report_year, base_id, expert_id) DO UPDATE SET
-            score_milli = excluded.score_milli, comment = excluded.comment,
-            recorded_at = excluded.recorded_at, actor = excluded.actor
-          """,
-        arguments: [reportYear, baseId, expertId, scoreMilli, comment, Self.micros(now), actor])
-      try Self.audit(
-        db, at: now, actor: actor, action: "expert_score.record", subject: "\(reportYear)/\(baseId)/\(expertId)",
-        detail: "\(scoreMilli)")
-    }
-  }
+  ) async throws
 
   /// The expert scores of a round as the assessment takes them, by base and expert.
-  public func expertScores(_ reportYear: Int) async throws -> [(baseId: String, expertId: String, scoreMilli: Int64, comment: String)] {
-    try await read("reading expert scores") { db in
-      try Row.fetchAll(
-        db, sql: "SELECT * FROM expert_scores WHERE report_year = ? ORDER BY base_id, expert_id", arguments: [reportYear]
-      ).map { ($0["base_id"], $0["expert_id"], $0["score_milli"], $0["comment"]) }
-    }
-  }
-
-  /// One entry of the audit log.
-  public struct AuditEntry: Sendable, Hashable {
-    public var at: Date
-    public var actor: String
-    public var action: String
-    public var subject: String
-    public var detail: String
-  }
+  func expertScores(_ reportYear: Int) async throws -> [(baseId: String, expertId: String, scoreMilli: Int64, comment: String)]
 
   /// The newest audit entries first.
-  public func audit(limit: Int = 50) async throws -> [AuditEntry] {
-    try await read("reading the audit log") { db in
-      try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
-        AuditEntry(at: Self.date($0["at"]), actor: $0["actor"], action: $0["action"], subject: $0["subject"], detail: $0["detail"])
-      }
-    }
-  }
+  func audit(limit: Int) async throws -> [CoordinatorAuditEntry]
 
   /// Writes an audit entry of its own (an operator's action that changed nothing else).
-  public func appendAudit(actor: String, action: String, subject: String, detail: String, at now: Date) async throws {
-    try await write("writing the audit log") { db in
-      try Self.audit(db, at: now, actor: actor, action: action, subject: subject, detail: detail)
+  func appendAudit(actor: String, action: String, subject: String, detail: String, at now: Date) async throws
+}
+
+/// What recording a step changes: the step, and for a transition the state change.
+public struct CoordinatorStepRecord: Sendable {
+  public var reportYear: Int
+  public var kind: StepKind
+  public var reminderOffset: Int64?
+  public var dueAt: Date
+  /// The state the round must be in (a conflict otherwise).
+  public var expectedState: RoundState
+  public var reason: String
+  public var actor: String
+  public var caughtUp: Bool
+
+  public init(
+    reportYear: Int, kind: StepKind, reminderOffset: Int64? = nil, dueAt: Date, expectedState: RoundState,
+    reason: String = "scheduled", actor: String = "coordinator", caughtUp: Bool = false
+  ) {
+    self.reportYear = reportYear
+    self.kind = kind
+    self.reminderOffset = reminderOffset
+    self.dueAt = dueAt
+    self.expectedState = expectedState
+    self.reason = reason
+    self.actor = actor
+    self.caughtUp = caughtUp
+  }
+
+  var stepId: String { RoundStep.id(reportYear: reportYear, kind: kind, reminderOffset: reminderOffset) }
+}
+
+/// One entry of the coordinator's audit log.
+public struct CoordinatorAuditEntry: Sendable, Hashable {
+  public var at: Date
+  public var actor: String
+  public var action: String
+  public var subject: String
+  public var detail: String
+}
+
+/// Opening the configured store.
+public enum CoordinatorStores {
+  /// Opens the store `location` names: `sqlite:PATH` (or a bare path) for the SQLite file, a
+  /// `postgres://` URL for PostgreSQL. `fence`, for PostgreSQL only, makes the store refuse to
+  /// record or apply a step unless that leadership is held (the daemon's; operator commands
+  /// pass none).
+  /// - Throws: ``CoordinatorError`` `.storage` naming the store when it cannot be opened.
+  public static func open(
+    _ location: String, fence: LeaderFence? = nil, logger: Logger
+  ) async throws -> any CoordinatorStore {
+    if PostgresCoordinatorStore.isPostgres(location) {
+      return try await PostgresCoordinatorStore.open(location, fence: fence, logger: logger)
     }
-  }
-
-  // MARK: - Rows
-
-  static func round(_ db: Database, _ year: Int) throws -> CoordinatorRound? {
-    guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rounds WHERE report_year = ?", arguments: [year]) else { return nil }
-    let transitions = try Row.fetchAll(db, sql: "SELECT * FROM transitions WHERE report_year = ? ORDER BY id", arguments: [year]).map {
-      RoundTransitionRecord(
-        reportYear: year, from: RoundState(rawValue: $0["from_state"]) ?? .planned, to: RoundState(rawValue: $0["to_state"]) ?? .planned,
-        at: date($0["at"]), reason: $0["reason"], actor: $0["actor"], stepId: $0["step_id"])
-    }
-    let steps = try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE report_year = ? ORDER BY seq", arguments: [year]).map(step)
-    let scheduleJSON: String = row["schedule"]
-    return CoordinatorRound(
-      reportYear: year,
-      state: RoundState(rawValue: row["state"]) ?? .planned,
-      schedule: try decoder().decode(RoundSchedule.self, from: Data(scheduleJSON.utf8)),
-      transitions: transitions,
-      steps: steps)
-  }
-
-  static func step(_ row: Row) throws -> RoundStep {
-    let detailJSON: String = row["detail"]
-    let message: Data? = row["round"]
-    return RoundStep(
-      id: row["step_id"],
-      reportYear: row["report_year"],
-      kind: StepKind(rawValue: row["kind"]) ?? .reminder,
-      reminderOffset: row["reminder_offset"],
-      dueAt: date(row["due_at"]),
-      state: StepState(rawValue: row["state"]) ?? .pending,
-      recordedAt: date(row["recorded_at"]),
-      appliedAt: (row["applied_at"] as Int64?).map(date),
-      detail: try decoder().decode(StepDetail.self, from: Data(detailJSON.utf8)),
-      roundMessage: message.map { [UInt8]($0) })
-  }
-
-  static func assessment(_ db: Database, _ year: Int) throws -> (results: [UInt8], assessedAt: Date)? {
-    guard let row = try Row.fetchOne(db, sql: "SELECT results, assessed_at FROM assessments WHERE report_year = ?", arguments: [year])
-    else { return nil }
-    let results: String = row["results"]
-    return (Array(results.utf8), date(row["assessed_at"]))
-  }
-
-  static func audit(_ db: Database, at: Date, actor: String, action: String, subject: String, detail: String) throws {
-    try db.execute(
-      sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-      arguments: [micros(at), actor, action, subject, detail])
-  }
-
-  static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
-  static func date(_ micros: Int64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
-
-  static func encode<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    encoder.dateEncodingStrategy = .secondsSince1970
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-  }
-
-  static func decoder() -> JSONDecoder {
-    let decoder = JSONDecoder()
-    decoder.dateDecodingStrategy = .secondsSince1970
-    return decoder
-  }
-
-  func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-    do {
-      return try await pool.read(body)
-    } catch let error as CoordinatorError {
-      throw error
-    } catch {
-      throw CoordinatorError(.storage, "\(what) in \(path): \(error)")
-    }
-  }
-
-  func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-    do {
-      return try await pool.write(body)
-    } catch let error as CoordinatorError {
-      throw error
-    } catch {
-      throw CoordinatorError(.storage, "\(what) in \(path): \(error)")
-    }
+    let path = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
+    return try SQLiteCoordinatorStore(path: path, logger: logger)
   }
 }

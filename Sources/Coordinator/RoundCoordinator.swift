@@ -64,7 +64,7 @@ public actor RoundCoordinator {
     public init() {}
   }
 
-  public let store: CoordinatorStore
+  public let store: any CoordinatorStore
   public let link: any AggregatorLink
   public let clock: any CoordinatorClock
   public let settings: Settings
@@ -72,7 +72,7 @@ public actor RoundCoordinator {
   private var startedAt: Date
   private var driving = false
 
-  public init(store: CoordinatorStore, link: any AggregatorLink, clock: any CoordinatorClock, settings: Settings, logger: Logger) {
+  public init(store: any CoordinatorStore, link: any AggregatorLink, clock: any CoordinatorClock, settings: Settings, logger: Logger) {
     self.store = store
     self.link = link
     self.clock = clock
@@ -113,7 +113,7 @@ public actor RoundCoordinator {
           report.skipped[step.stepId] = reason
           log(&report, .notice, reason, ["step.id": "\(step.stepId)"])
         case .take(let step):
-          let record = CoordinatorStore.StepRecord(
+          let record = CoordinatorStepRecord(
             reportYear: step.reportYear, kind: step.kind, reminderOffset: step.reminderOffset, dueAt: step.dueAt,
             expectedState: step.fromState, reason: step.caughtUp ? "scheduled, caught up" : "scheduled",
             actor: "coordinator", caughtUp: step.caughtUp)
@@ -318,7 +318,7 @@ public actor RoundCoordinator {
         "round \(reportYear) is \(round.state.rawValue): \(next); cannot move to \(target.rawValue) (\(why))")
     }
     var report = Report()
-    let record = CoordinatorStore.StepRecord(
+    let record = CoordinatorStepRecord(
       reportYear: reportYear, kind: kind, dueAt: RoundPlanner.dueDate(of: kind, in: round.schedule),
       expectedState: round.state, reason: reason, actor: actor)
     let step = try await store.record(record, at: clock.now()) { try Ndrc_Hitech_V1_Round($0).serializedBytes() }

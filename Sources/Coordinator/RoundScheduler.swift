@@ -31,15 +31,21 @@ public struct RoundScheduler: Service {
   }
 
   public func run() async throws {
-    try await coordinator.start()
     do {
       try await cancelWhenGracefulShutdown {
-        try await loop()
+        try await drive()
       }
     } catch is CancellationError {
       // Stopping.
     }
     logger.info("calendar stopped")
+  }
+
+  /// Plans and drives the rounds until cancelled (throwing `CancellationError`): what ``run()``
+  /// does, and what the active coordinator of several does while it holds the leadership.
+  func drive() async throws {
+    try await coordinator.start()
+    try await loop()
   }
 
   private func loop() async throws {

@@ -20,7 +20,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
       over its control endpoint, so that the step's effects (the aggregator, the notices, the
       published files) are driven by the daemon; expert-score writes the store.
       """,
-    subcommands: [Run.self, Rounds.self, Timeline.self, Advance.self, ExpertScoreCommand.self, Results.self, Export.self]
+    subcommands: [Run.self, Status.self, Rounds.self, Timeline.self, Advance.self, ExpertScoreCommand.self, Results.self, Export.self]
   )
 
   struct ConfigOption: ParsableArguments {
@@ -36,11 +36,20 @@ struct CoordinatorCommand: AsyncParsableCommand {
       }
     }
 
-    func openStore() async throws -> (CoordinatorConfiguration, CoordinatorStore) {
+    /// Runs `body` on the configured store (SQLite or PostgreSQL), closed afterwards.
+    func withStore<T: Sendable>(_ body: (CoordinatorConfiguration, any CoordinatorStore) async throws -> T) async throws -> T {
       let configuration = try await load()
-      let store = try CoordinatorStore(
-        path: configuration.storePath, logger: Logger(label: "hitech.coordinator.cli", factory: { _ in SwiftLogNoOpLogHandler() }))
-      return (configuration, store)
+      let store = try await CoordinatorStores.open(
+        configuration.effectiveStore,
+        logger: Logger(label: "hitech.coordinator.cli", factory: { _ in SwiftLogNoOpLogHandler() }))
+      do {
+        let value = try await body(configuration, store)
+        try? await store.close()
+        return value
+      } catch {
+        try? await store.close()
+        throw error
+      }
     }
   }
 
@@ -50,7 +59,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
       discussion: """
         See deploy/coordinator.example.json and proto-schemas/COORDINATOR.md for the keys. Exit
         status 78 when the configuration is unusable; 75 when another coordinator runs on the
-        same store (its <storePath>.lock is held; the message names the holder's PID).
+        same SQLite store (its <storePath>.lock is held; the message names the holder's PID). On a
+        PostgreSQL store (coordinator.store) several may run: one is active, the others wait on
+        standby and one of them takes over within seconds when the active one stops.
         """
     )
     @OptionGroup var options: ConfigOption
@@ -84,23 +95,67 @@ struct CoordinatorCommand: AsyncParsableCommand {
     }
   }
 
+  struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print the running daemon's status file: active or standby, its rounds, its last error.",
+      discussion: """
+        Reads coordinator.statusPath, which the daemon rewrites every 2 s. Exit status 0 for a
+        running daemon, 1 when there is no status file, 2 when the daemon stopped or its status
+        is older than 30 s (stopped, hung or killed).
+        """
+    )
+    @OptionGroup var options: ConfigOption
+    @Flag(help: "Print the status file as it is (JSON).") var json = false
+
+    func run() async throws {
+      let configuration = try await options.load()
+      guard let path = configuration.statusPath else {
+        print("hitech coordinator: coordinator.statusPath is not set: the daemon writes no status file")
+        throw ExitCode(1)
+      }
+      let status: CoordinatorStatus
+      do {
+        status = try CoordinatorStatus.read(path: path)
+      } catch {
+        print("hitech coordinator: cannot read the status file \(path): \(error)")
+        throw ExitCode(1)
+      }
+      let age = Date().timeIntervalSince(status.updatedAt)
+      if json {
+        print(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data(), as: UTF8.self))
+      } else {
+        print("coordinator pid \(status.pid): \(status.state), \(status.leadership ?? "active")"
+          + (status.state == "running" ? " (updated \(Int(age)) s ago)" : ""))
+        print("calendar now \(status.calendarNow); aggregator \(status.aggregatorEndpoint); control \(status.controlEndpoint)")
+        for round in status.rounds {
+          var line = "  \(round.reportYear)  \(round.state.padding(toLength: 9, withPad: " ", startingAt: 0))"
+          if !round.pendingSteps.isEmpty { line += "  pending: \(round.pendingSteps.joined(separator: ", "))" }
+          if let next = round.nextStep { line += "  next: \(next) due \(round.nextStepDueAt ?? "?")" }
+          print(line)
+        }
+        if let error = status.lastError { print("last error: \(error)") }
+      }
+      if status.state != "running" || age > 30 { throw ExitCode(2) }
+    }
+  }
+
   struct Rounds: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the rounds, their states and next steps.")
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-      let (_, store) = try await options.openStore()
-      defer { try? store.close() }
-      let rounds = try await store.rounds()
-      if rounds.isEmpty { print("no rounds yet (the daemon plans them from the configuration at start)") }
-      print("year  state      opens at (Shanghai)  deadline (Shanghai)  late policy       next step")
-      for round in rounds {
-        let next = round.steps.filter { $0.state == .pending }.map(\.id).first
-          ?? RoundPlanner.nextDueDate(rounds: [round]).map { "due \(ShanghaiTime.format($0))" } ?? "-"
-        print(
-          "\(round.reportYear)  \(round.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  "
-            + "\(ShanghaiTime.format(round.schedule.opensAt))     \(ShanghaiTime.format(round.schedule.deadline))     "
-            + "\(round.schedule.latePolicy.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0))  \(next)")
+      try await options.withStore { _, store in
+        let rounds = try await store.rounds()
+        if rounds.isEmpty { print("no rounds yet (the daemon plans them from the configuration at start)") }
+        print("year  state      opens at (Shanghai)  deadline (Shanghai)  late policy       next step")
+        for round in rounds {
+          let next = round.steps.filter { $0.state == .pending }.map(\.id).first
+            ?? RoundPlanner.nextDueDate(rounds: [round]).map { "due \(ShanghaiTime.format($0))" } ?? "-"
+          print(
+            "\(round.reportYear)  \(round.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  "
+              + "\(ShanghaiTime.format(round.schedule.opensAt))     \(ShanghaiTime.format(round.schedule.deadline))     "
+              + "\(round.schedule.latePolicy.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0))  \(next)")
+        }
       }
     }
   }
@@ -112,25 +167,25 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "The report year.") var year: Int
 
     func run() async throws {
-      let (_, store) = try await options.openStore()
-      defer { try? store.close() }
-      guard let round = try await store.round(year) else {
-        print("hitech coordinator: no round for report year \(year)")
-        throw ExitCode(1)
-      }
-      print("round \(year): \(round.state.rawValue)")
-      print("state changes:")
-      for transition in round.transitions {
-        print("  \(ShanghaiTime.format(transition.at))  \(transition.from.rawValue) -> \(transition.to.rawValue)  by \(transition.actor): \(transition.reason)")
-      }
-      print("steps:")
-      for step in round.steps.sorted(by: { $0.dueAt < $1.dueAt }) {
-        var line = "  due \(ShanghaiTime.format(step.dueAt))  \(step.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(step.state.rawValue)"
-        if let applied = step.appliedAt { line += " at \(ShanghaiTime.format(applied))" }
-        if let reporters = step.detail.addressedReporterCodes { line += "; notices to \(reporters.count) reporters" }
-        if let reason = step.detail.skippedReason { line += "; \(reason)" }
-        if step.detail.caughtUp == true { line += " (caught up after downtime)" }
-        print(line)
+      try await options.withStore { _, store in
+        guard let round = try await store.round(year) else {
+          print("hitech coordinator: no round for report year \(year)")
+          throw ExitCode(1)
+        }
+        print("round \(year): \(round.state.rawValue)")
+        print("state changes:")
+        for transition in round.transitions {
+          print("  \(ShanghaiTime.format(transition.at))  \(transition.from.rawValue) -> \(transition.to.rawValue)  by \(transition.actor): \(transition.reason)")
+        }
+        print("steps:")
+        for step in round.steps.sorted(by: { $0.dueAt < $1.dueAt }) {
+          var line = "  due \(ShanghaiTime.format(step.dueAt))  \(step.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(step.state.rawValue)"
+          if let applied = step.appliedAt { line += " at \(ShanghaiTime.format(applied))" }
+          if let reporters = step.detail.addressedReporterCodes { line += "; notices to \(reporters.count) reporters" }
+          if let reason = step.detail.skippedReason { line += "; \(reason)" }
+          if step.detail.caughtUp == true { line += " (caught up after downtime)" }
+          print(line)
+        }
       }
     }
   }
@@ -205,13 +260,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
       guard (0...100).contains(score) else { throw ValidationError("--score: 0 to 100, got \(score)") }
-      let (_, store) = try await options.openStore()
-      defer { try? store.close() }
-      let milli = Int64((score * 1000).rounded())
-      try await store.recordExpertScore(
-        reportYear: year, baseId: base, expertId: expert, scoreMilli: milli, comment: comment,
-        actor: "operator:" + (actor ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"), at: Date())
-      print("recorded: round \(year), base \(base), expert \(expert), score \(score)")
+      try await options.withStore { _, store in
+        let milli = Int64((score * 1000).rounded())
+        try await store.recordExpertScore(
+          reportYear: year, baseId: base, expertId: expert, scoreMilli: milli, comment: comment,
+          actor: "operator:" + (actor ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"), at: Date())
+        print("recorded: round \(year), base \(base), expert \(expert), score \(score)")
+      }
     }
   }
 
@@ -221,21 +276,21 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "The report year.") var year: Int
 
     func run() async throws {
-      let (_, store) = try await options.openStore()
-      defer { try? store.close() }
-      guard let stored = try await store.assessment(year) else {
-        print("hitech coordinator: round \(year) has not been assessed yet")
-        throw ExitCode(1)
+      try await options.withStore { _, store in
+        guard let stored = try await store.assessment(year) else {
+          print("hitech coordinator: round \(year) has not been assessed yet")
+          throw ExitCode(1)
+        }
+        let results = try ResultsPublication.decode(json: stored.results)
+        print("rank  base                 tier          score    field rank")
+        for base in results.bases {
+          let rank = base.rank == 0 ? "-" : "\(base.rank)/\(base.rankedCount)"
+          let score = String(format: "%.3f", Double(base.totalScoreMilli) / 1000)
+          print("\(rank.padding(toLength: 6, withPad: " ", startingAt: 0))\(base.baseId.padding(toLength: 21, withPad: " ", startingAt: 0))\(base.tier.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0))\(score.padding(toLength: 9, withPad: " ", startingAt: 0))\(base.fieldRank)/\(base.fieldRankedCount)")
+        }
+        let progress = results.progress
+        print("specialized bases over the output threshold: \(progress.specializedBasesOverThreshold) of \(progress.specializedBases) (target \(progress.targetCount))")
       }
-      let results = try ResultsPublication.decode(json: stored.results)
-      print("rank  base                 tier          score    field rank")
-      for base in results.bases {
-        let rank = base.rank == 0 ? "-" : "\(base.rank)/\(base.rankedCount)"
-        let score = String(format: "%.3f", Double(base.totalScoreMilli) / 1000)
-        print("\(rank.padding(toLength: 6, withPad: " ", startingAt: 0))\(base.baseId.padding(toLength: 21, withPad: " ", startingAt: 0))\(base.tier.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0))\(score.padding(toLength: 9, withPad: " ", startingAt: 0))\(base.fieldRank)/\(base.fieldRankedCount)")
-      }
-      let progress = results.progress
-      print("specialized bases over the output threshold: \(progress.specializedBasesOverThreshold) of \(progress.specializedBases) (target \(progress.targetCount))")
     }
   }
 
@@ -250,18 +305,18 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "The publication date shown on the page (YYYY-MM-DD); default: the date it was published (or assessed).") var publishedAt: String?
 
     func run() async throws {
-      let (_, store) = try await options.openStore()
-      defer { try? store.close() }
-      guard let stored = try await store.assessment(year) else {
-        print("hitech coordinator: round \(year) has not been assessed yet")
-        throw ExitCode(1)
+      try await options.withStore { _, store in
+        guard let stored = try await store.assessment(year) else {
+          print("hitech coordinator: round \(year) has not been assessed yet")
+          throw ExitCode(1)
+        }
+        let results = try ResultsPublication.decode(json: stored.results)
+        // The date the coordinator published with (so the files match), else the assessment's.
+        let published = try await store.round(year)?.steps.first { $0.kind == .published }?.recordedAt
+        let date = publishedAt ?? ShanghaiTime.formatDate(published ?? stored.assessedAt)
+        let written = try ResultsPublication.write(ResultsPublication.render(results, publishedAt: date), to: output)
+        print("wrote \(written.isEmpty ? "nothing (the files were already identical)" : written.joined(separator: ", ")) in \(output)")
       }
-      let results = try ResultsPublication.decode(json: stored.results)
-      // The date the coordinator published with (so the files match), else the assessment's.
-      let published = try await store.round(year)?.steps.first { $0.kind == .published }?.recordedAt
-      let date = publishedAt ?? ShanghaiTime.formatDate(published ?? stored.assessedAt)
-      let written = try ResultsPublication.write(ResultsPublication.render(results, publishedAt: date), to: output)
-      print("wrote \(written.isEmpty ? "nothing (the files were already identical)" : written.joined(separator: ", ")) in \(output)")
     }
   }
 }

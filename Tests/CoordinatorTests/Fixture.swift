@@ -145,16 +145,22 @@ enum Fixture {
     let link: FakeAggregator
     var schedules: [RoundSchedule]
     var catchUpWindow: TimeInterval = 7 * 86_400
-    var store: CoordinatorStore
+    var store: any CoordinatorStore
     var engine: RoundCoordinator
+    /// The store's location: the SQLite file in `directory`, or another (a PostgreSQL database).
+    let location: String
 
-    init(schedules: [RoundSchedule], now: Date, link: FakeAggregator = FakeAggregator(), catchUpWindow: TimeInterval = 7 * 86_400) async throws {
+    init(
+      schedules: [RoundSchedule], now: Date, link: FakeAggregator = FakeAggregator(), catchUpWindow: TimeInterval = 7 * 86_400,
+      store location: String? = nil
+    ) async throws {
       directory = Fixture.temporaryDirectory()
       clock = ManualCoordinatorClock(now)
       self.link = link
       self.schedules = schedules
       self.catchUpWindow = catchUpWindow
-      store = try CoordinatorStore(path: directory + "/coordinator.sqlite", logger: Fixture.logger)
+      self.location = location ?? "sqlite:" + directory + "/coordinator.sqlite"
+      store = try await CoordinatorStores.open(self.location, logger: Fixture.logger)
       engine = RoundCoordinator(
         store: store, link: link, clock: clock,
         settings: .init(catchUpWindow: catchUpWindow, publishDirectory: directory + "/published", schedules: schedules),
@@ -166,8 +172,8 @@ enum Fixture {
 
     /// Simulates a crash and a restart: the store is closed and opened again, a new engine starts.
     mutating func restart() async throws {
-      try store.close()
-      store = try CoordinatorStore(path: directory + "/coordinator.sqlite", logger: Fixture.logger)
+      try await store.close()
+      store = try await CoordinatorStores.open(location, logger: Fixture.logger)
       engine = RoundCoordinator(
         store: store, link: link, clock: clock,
         settings: .init(catchUpWindow: catchUpWindow, publishDirectory: publishDirectory, schedules: schedules),

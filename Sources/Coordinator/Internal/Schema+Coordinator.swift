@@ -9,7 +9,7 @@ import SwiftProtobuf
 
 extension Google_Protobuf_Timestamp {
   init(_ date: Date) {
-    let micros = CoordinatorStore.micros(date)
+    let micros = StoreCodec.micros(date)
     self.init(seconds: micros.floorDiv(1_000_000), nanos: Int32(micros.floorMod(1_000_000) * 1_000))
   }
 }
