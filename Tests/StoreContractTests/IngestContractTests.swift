@@ -201,6 +201,37 @@ struct IngestContractTests {
     }
   }
 
+  @Test(
+    "PostgreSQL: a request the database refuses in a batch fails alone; the rest of the batch is stored",
+    .enabled(if: Backend.postgresURL != nil, "\(Backend.skippedMessage)"))
+  func refusedRequestInBatch() async throws {
+    try await withStore(.postgres) { store in
+      let writer = try writer(of: store)
+      await writer.pause()
+      // PostgreSQL's text refuses a NUL character: the batch statement fails on its data, and
+      // the batch is decided again one request at a time.
+      let bad = StoredFinding(
+        ruleCode: "R-X", severity: .warning, fieldPath: "report", message: "nul \u{0} inside", overridden: true,
+        overrideExplanation: "")
+      let requests = [
+        request("s-1", base: "B-1", content: "c1"),
+        request("s-2", base: "B-2", content: "c2", status: .acceptedWithWarnings, findings: [bad]),
+        request("s-3", base: "B-3", content: "c3"),
+      ]
+      var tasks: [Task<IngestOutcome, any Error>] = []
+      for req in requests {
+        tasks.append(Task { try await store.ingest(req) })
+        try await eventually { await writer.queuedCount == tasks.count }
+      }
+      await writer.resume()
+      #expect(try await tasks[0].value.receipt?.revision == 1)
+      await #expect(throws: StoreError.self) { _ = try await tasks[1].value }
+      #expect(try await tasks[2].value.receipt?.revision == 1)
+      #expect(try await store.receipt(submissionId: "s-2") == nil)
+      #expect(try await store.receipt(submissionId: "s-3") != nil)
+    }
+  }
+
   @Test("a batch whose transaction fails stores nothing, fails every caller retryably, and the writer goes on", arguments: Backend.available)
   func failedBatch(_ backend: Backend) async throws {
     try await withStore(backend) { store in

@@ -5,6 +5,10 @@ import PostgresNIO
 
 /// The decisions of one group-commit batch on PostgreSQL, in one transaction on one connection.
 ///
+/// A batch is first decided by ``PostgresBatchIngest`` (one read and one write statement for the
+/// whole batch); what follows is the request-by-request path it falls back to when a statement
+/// fails on its data, or after losing the same race three times.
+///
 /// Requests are decided strictly in order, each seeing what the ones before it stored, with the
 /// rules of ``IngestRules`` (shared with the SQLite store). Each request runs in its own
 /// savepoint: a request that is wrong for its data fails alone, while a failure of the storage
@@ -29,20 +33,51 @@ enum PostgresIngest {
     logger: Logger
   ) async throws -> [Result<IngestOutcome, StoreError>] {
     try await client.withConnection { connection in
-      try await connection.run("BEGIN", logger)
-      do {
-        var results: [Result<IngestOutcome, StoreError>] = []
-        results.reserveCapacity(requests.count)
-        for (index, request) in requests.enumerated() {
-          try faultInjector?(index)
-          results.append(try await decideInSavepoint(request, connection, nowMicros: nowMicros, location: location, logger))
+      // The batch in a few round trips; decided again after a lost race; one request at a time
+      // (each in its own savepoint) when a statement failed on its data.
+      for attempt in 1...3 {
+        switch try await PostgresBatchIngest.commit(
+          requests, connection: connection, nowMicros: nowMicros, faultInjector: faultInjector, logger: logger)
+        {
+        case .committed(let results):
+          return results
+        case .raced(let constraint):
+          logger.debug(
+            "ingest batch lost a race, deciding it again",
+            metadata: ["store.constraint": "\(constraint)", "store.attempt": "\(attempt)"])
+        case .fallBack(let error):
+          logger.debug("ingest batch deciding one request at a time", metadata: ["error": "\(error)"])
+          return try await commitOneByOne(
+            requests, connection, nowMicros: nowMicros, location: location, faultInjector: faultInjector, logger)
         }
-        try await connection.run("COMMIT", logger)
-        return results
-      } catch {
-        _ = try? await connection.run("ROLLBACK", logger)
-        throw error
       }
+      return try await commitOneByOne(
+        requests, connection, nowMicros: nowMicros, location: location, faultInjector: faultInjector, logger)
+    }
+  }
+
+  /// The batch decided request by request, each in its own savepoint.
+  private static func commitOneByOne(
+    _ requests: [IngestRequest],
+    _ connection: PostgresConnection,
+    nowMicros: Int64,
+    location: String,
+    faultInjector: IngestWriter.FaultInjector?,
+    _ logger: Logger
+  ) async throws -> [Result<IngestOutcome, StoreError>] {
+    try await connection.run("BEGIN", logger)
+    do {
+      var results: [Result<IngestOutcome, StoreError>] = []
+      results.reserveCapacity(requests.count)
+      for (index, request) in requests.enumerated() {
+        try faultInjector?(index)
+        results.append(try await decideInSavepoint(request, connection, nowMicros: nowMicros, location: location, logger))
+      }
+      try await connection.run("COMMIT", logger)
+      return results
+    } catch {
+      _ = try? await connection.run("ROLLBACK", logger)
+      throw error
     }
   }
 
