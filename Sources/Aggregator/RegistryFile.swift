@@ -1,6 +1,7 @@
 import AggregatorStore
 import DaemonSupport
 import Foundation
+import HiTechDomain
 import HiTechSchema
 import SwiftProtobuf
 
@@ -21,7 +22,7 @@ public enum RegistryFile {
     public var description: String { "\(location): \(message)" }
   }
 
-  public static let fieldNames = ["information", "biology", "aerospace", "new_materials", "new_energy", "ocean"]
+  public static var fieldNames: [String] { Field.allCases.map(\.rawValue) }
 
   /// The reporters listed in a `Registry` file (`.json` / `.txtpb`); CSV files list bases
   /// only. The 47 reporters of the source document are built in, so a file lists reporters
@@ -214,15 +215,7 @@ public enum RegistryFile {
   }
 
   static func fieldName(_ field: Ndrc_Hitech_V1_Field) -> String? {
-    switch field {
-    case .information: "information"
-    case .biology: "biology"
-    case .aerospace: "aerospace"
-    case .newMaterials: "new_materials"
-    case .newEnergy: "new_energy"
-    case .ocean: "ocean"
-    default: nil
-    }
+    Field(field)?.rawValue
   }
 
   /// Several problems, one per line.

@@ -1,6 +1,7 @@
 import AggregatorStore
 import DaemonSupport
 import Foundation
+import HiTechDomain
 import HiTechSchema
 import SwiftProtobuf
 
@@ -71,16 +72,10 @@ extension Ndrc_Hitech_V1_Base {
 }
 
 extension Ndrc_Hitech_V1_Field {
-  /// The field of the store's spelling ("information", "new_energy", ...).
+  /// The field of the store's spelling (HiTechDomain `Field`'s raw value: "information",
+  /// "new_energy", ...).
   init?(name: String) {
-    switch name {
-    case "information": self = .information
-    case "biology": self = .biology
-    case "aerospace": self = .aerospace
-    case "new_materials": self = .newMaterials
-    case "new_energy": self = .newEnergy
-    case "ocean": self = .ocean
-    default: return nil
-    }
+    guard let field = Field(rawValue: name) else { return nil }
+    self.init(field)
   }
 }

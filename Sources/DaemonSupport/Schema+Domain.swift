@@ -55,7 +55,23 @@ extension MoneyUnit {
   }
 }
 
+extension Ndrc_Hitech_V1_Field {
+  /// The wire field of a domain field.
+  public init(_ field: Field) {
+    switch field {
+    case .information: self = .information
+    case .biology: self = .biology
+    case .aerospace: self = .aerospace
+    case .newMaterials: self = .newMaterials
+    case .newEnergy: self = .newEnergy
+    case .ocean: self = .ocean
+    }
+  }
+}
+
 extension Field {
+  /// The domain field of a wire field; `nil` for UNSPECIFIED (or a value this version does not
+  /// know). Its spelling in the store and in files is the domain field's raw value.
   public init?(_ field: Ndrc_Hitech_V1_Field) {
     switch field {
     case .information: self = .information
