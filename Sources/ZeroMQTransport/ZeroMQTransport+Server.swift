@@ -45,7 +45,10 @@ extension ZeroMQTransport {
       /// How long RPCs in flight may run on after graceful shutdown begins; then they are
       /// cancelled, so that shutdown always ends.
       public var shutdownGracePeriod: Duration
-      /// Streams one client connection may have open; an OPEN beyond it gets `resourceExhausted`.
+      /// Streams one client may have open; an OPEN beyond it gets `resourceExhausted`. A client
+      /// is a CURVE key (all the connections that authenticated with it together, so that
+      /// neither reconnecting nor opening more connections gives it more), or on a plaintext
+      /// socket one connection.
       public var maxStreamsPerConnection: Int
       /// Streams open on the server in total; an OPEN beyond it gets `resourceExhausted`.
       public var maxStreams: Int
@@ -56,9 +59,10 @@ extension ZeroMQTransport {
       /// How long a handler may wait for a client's next request message (or its half-close)
       /// before the RPC is cancelled and freed. A stream whose client has half-closed is never idle.
       public var streamIdleTimeout: Duration
-      /// New RPCs per second one connection may open on average (a token bucket), and how many
-      /// at once; an OPEN beyond it gets `resourceExhausted`. Error replies to a connection
-      /// are limited at the same rate; beyond that they are dropped.
+      /// New RPCs per second one client (as for ``maxStreamsPerConnection``: a CURVE key over
+      /// all its connections) may open on average (a token bucket), and how many at once; an
+      /// OPEN beyond it gets `resourceExhausted`. Error replies to a client are limited at the
+      /// same rate; beyond that they are dropped.
       public var openRate: Double
       public var openBurst: Int
       /// How often a connection with open streams is probed (a `CREDIT 0` on one of them whose

@@ -256,6 +256,103 @@ struct HostilePeerTests {
     return sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
   }
 
+  // MARK: - Per-client limits: one CURVE key, however many connections
+
+  /// `n` OPENs of Ping on streams `first…`, without a request or HALF_CLOSE: the calls stay open.
+  static func heldOpens(from first: UInt64, count: Int) -> [[[UInt8]]] {
+    (first..<first + UInt64(count)).map { [RawPeer.header(RawPeer.Kind.open.rawValue, stream: $0), Array(ping.utf8)] }
+  }
+
+  @Test("a second connection with the same CURVE key shares the first one's 1,024 streams; another key does not")
+  func streamsPerKeyAcrossConnections() async throws {
+    let other = "120000"
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, other])
+    try await aggregator.start()
+    let first = try Self.attacker(aggregator)
+    try await first.sendAll(Self.heldOpens(from: 1, count: 1000))
+    var streams = Self.statusStreams(aggregator) ?? 0
+    let settled = ContinuousClock.now + .seconds(30)
+    while streams < 1000 && ContinuousClock.now < settled {
+      try await Task.sleep(for: .milliseconds(200))
+      streams = Self.statusStreams(aggregator) ?? 0
+    }
+    try #require(streams >= 1000, "the aggregator holds \(streams) streams, not the first connection's 1,000")
+    // Let the OPEN bucket refill (1,000 at 500 a second): only the stream limit is left to hit.
+    try await Task.sleep(for: .seconds(3))
+
+    let second = try Self.attacker(aggregator)
+    try await second.sendAll(Self.heldOpens(from: 1, count: 200))
+    let refused = try await second.statuses().filter { $0.code == 8 }
+    // 1,024 streams per key: 24 more fit, 176 do not (before, each connection had its own 1,024).
+    #expect(refused.count >= 150 && refused.count <= 200, "\(refused.count) of 200 OPENs refused on the second connection")
+    #expect(refused.allSatisfy { $0.message.contains("calls open") }, "\(refused.prefix(3))")
+
+    let stranger = try Self.attacker(aggregator, as: other)
+    try await stranger.sendAll(Self.heldOpens(from: 1, count: 200))
+    let strangerRefused = try await stranger.statuses().filter { $0.code == 8 }
+    #expect(strangerRefused.isEmpty, "another key's calls were refused: \(strangerRefused.prefix(3))")
+
+    await first.vanish()
+    await second.vanish()
+    await stranger.vanish()
+    // Once the server has noticed the connections are gone, their streams are freed and the
+    // key (the good client below uses it too) has its budget back.
+    let freed = ContinuousClock.now + .seconds(30)
+    while (Self.statusStreams(aggregator) ?? 1) > 0 && ContinuousClock.now < freed {
+      try await Task.sleep(for: .milliseconds(500))
+    }
+    try await Self.expectServing(aggregator)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
+  }
+
+  @Test("reconnecting with the same CURVE key does not refill the OPEN token bucket")
+  func openRatePerKeyAcrossReconnects() async throws {
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    try await aggregator.start()
+    try await Self.expectServing(aggregator)
+    try await Task.sleep(for: .seconds(3))  // the good client's OPENs are forgotten
+    // Each call is opened and cancelled at once: it takes a token and holds no stream.
+    func openAndCancel(_ count: Int) -> [[[UInt8]]] {
+      (UInt64(1)...UInt64(count)).flatMap { stream in
+        [[RawPeer.header(RawPeer.Kind.open.rawValue, stream: stream), Array(Self.ping.utf8)],
+         [RawPeer.header(RawPeer.Kind.cancel.rawValue, stream: stream)]]
+      }
+    }
+    // A whole Ping after the burst: its STATUS (OK, or RESOURCE_EXHAUSTED) comes once the
+    // connection's earlier frames have all been read.
+    let marker: UInt64 = 5000
+    let markerCall = [
+      [RawPeer.header(RawPeer.Kind.open.rawValue, stream: marker), Array(Self.ping.utf8)],
+      [RawPeer.header(RawPeer.Kind.message.rawValue, stream: marker), try Self.pingBytes()],
+      [RawPeer.header(RawPeer.Kind.halfClose.rawValue, stream: marker)],
+    ]
+    func refusals(_ statuses: [RawPeer.StatusFrame]) -> Int {
+      statuses.filter { $0.code == 8 && $0.streamID != marker }.count
+    }
+    let started = ContinuousClock.now
+    let first = try Self.attacker(aggregator)
+    try await first.sendAll(openAndCancel(1000) + markerCall)
+    let firstStatuses = try await first.statuses(until: marker)
+    await first.vanish()
+    let second = try Self.attacker(aggregator)  // a new connection: a new routing id
+    try await second.sendAll(openAndCancel(1000) + markerCall)
+    let secondStatuses = try await second.statuses(until: marker)
+    let elapsed = ContinuousClock.now - started
+    try #require(firstStatuses.last?.streamID == marker && secondStatuses.last?.streamID == marker, "a marker call got no STATUS")
+    // A refused OPEN is answered; an accepted one took a token. Over both connections no more
+    // calls can be taken than the burst (1,000) plus 500 a second for the time they took (and
+    // the two markers): without a per-key bucket the second connection had a burst of its own.
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let accepted = 2000 - refusals(firstStatuses) - refusals(secondStatuses)
+    print("OPEN bucket across a reconnect: \(accepted) of 2,000 calls taken in \(elapsed) (\(refusals(firstStatuses)) + \(refusals(secondStatuses)) refused)")
+    #expect(
+      Double(accepted) <= 1000 + 500 * seconds + 2,
+      "\(accepted) calls taken in \(elapsed): the reconnected peer got a fresh budget")
+    await second.vanish()
+    try await Self.expectServing(aggregator)
+    #expect(await aggregator.terminate(within: .seconds(30)) == 0)
+  }
+
   // MARK: - 8. A unary call without its request
 
   @Test("a unary call half-closed without a request message is INVALID_ARGUMENT, not INTERNAL")

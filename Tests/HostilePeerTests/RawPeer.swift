@@ -91,6 +91,25 @@ final class RawPeer: @unchecked Sendable {
     }
   }
 
+  /// Every STATUS the server sends until the one of stream `last` (or, without `last`, until
+  /// it has been silent for `quiet`), within `limit`.
+  func statuses(until last: UInt64? = nil, quiet: Duration = .seconds(2), limit: Duration = .seconds(60)) async throws -> [StatusFrame] {
+    try await run { socket in
+      var statuses: [StatusFrame] = []
+      let end = ContinuousClock.now + limit
+      var lastHeard = ContinuousClock.now
+      while ContinuousClock.now < end, last != nil || ContinuousClock.now - lastHeard < quiet {
+        try socket.set(.receiveTimeout(.milliseconds(100)))
+        guard let frames = try socket.receiveMultipart() else { continue }
+        lastHeard = ContinuousClock.now
+        guard let status = Self.statusFrame(frames.map(\.bytes)) else { continue }
+        statuses.append(status)
+        if status.streamID == last { break }
+      }
+      return statuses
+    }
+  }
+
   /// Discards whatever the server sent so far.
   func drain() async throws {
     try await run { socket in

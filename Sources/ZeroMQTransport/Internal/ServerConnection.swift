@@ -92,6 +92,22 @@ private final class ServerSocketLoop: SocketLoop {
   /// What the loop keeps per client connection.
   private struct Peer {
     var streams: Set<UInt64> = []
+    /// Whose budget the connection spends.
+    let client: ClientIdentity
+  }
+
+  /// Who a connection belongs to, for the limits a client may not escape by reconnecting or
+  /// by opening more connections: the CURVE key it authenticated with (ZAP's `X-Curve-Key`
+  /// property, the same on all its connections), else the connection itself.
+  private enum ClientIdentity: Hashable {
+    case curveKey(String)
+    case connection([UInt8])
+  }
+
+  /// What one client (all its connections together) may still do.
+  private struct Budget {
+    /// Streams open over all the client's connections.
+    var streams = 0
     var opens: TokenBucket
     var answers: TokenBucket
   }
@@ -118,6 +134,7 @@ private final class ServerSocketLoop: SocketLoop {
   private var logger: Logger
   private var streams: [StreamKey: Record] = [:]
   private var peers: [[UInt8]: Peer] = [:]
+  private var budgets: [ClientIdentity: Budget] = [:]
   private var outbound = PeerOutboundQueue()
   private var draining = false
   /// The time at the top of this loop iteration (one clock read per iteration).
@@ -254,6 +271,7 @@ private final class ServerSocketLoop: SocketLoop {
     }
     streams.removeAll()
     peers.removeAll()
+    budgets.removeAll()
     counters.openStreams.store(0, ordering: .relaxed)
     counters.peers.store(0, ordering: .relaxed)
     newStreams.finish()
@@ -320,8 +338,8 @@ private final class ServerSocketLoop: SocketLoop {
   /// Forgets a stream (and its place in its connection's state). The caller ends it.
   private func release(_ key: StreamKey) -> Record? {
     guard let record = streams.removeValue(forKey: key) else { return nil }
-    if let index = peers.index(forKey: key.routingID) {
-      peers.values[index].streams.remove(key.streamID)
+    if let index = peers.index(forKey: key.routingID), peers.values[index].streams.remove(key.streamID) != nil {
+      budgets[peers.values[index].client]?.streams -= 1
     }
     return record
   }
@@ -351,17 +369,30 @@ private final class ServerSocketLoop: SocketLoop {
   /// Sends an error STATUS the transport itself chose, unless the connection has used up its
   /// error replies (a client flooding bad frames gets silence, not a reply per frame).
   private func answer(_ key: StreamKey, _ status: Status) {
-    let index = peerIndex(key.routingID)
-    guard peers.values[index].answers.take(at: now, rate: configuration.openRate, burst: configuration.openBurst) else {
+    guard let client = peers[key.routingID]?.client,
+      budgets[client]?.answers.take(at: now, rate: configuration.openRate, burst: configuration.openBurst) == true
+    else {
       return
     }
     transmit(.status(status, [:]), to: key)
   }
 
-  private func peerIndex(_ routingID: [UInt8]) -> Dictionary<[UInt8], Peer>.Index {
+  /// The connection's state, made (with its client's budget, if new) from `frame`'s
+  /// connection properties the first time.
+  @discardableResult
+  private func peerIndex(_ routingID: [UInt8], frame: ZMQMessage) -> Dictionary<[UInt8], Peer>.Index {
     if let index = peers.index(forKey: routingID) { return index }
-    let full = TokenBucket(tokens: Double(configuration.openBurst), updated: now)
-    peers[routingID] = Peer(opens: full, answers: full)
+    let client: ClientIdentity
+    if let key = frame.property(ZAPAuthenticator.curveKeyProperty), !key.isEmpty {
+      client = .curveKey(key)
+    } else {
+      client = .connection(routingID)
+    }
+    if budgets[client] == nil {
+      let full = TokenBucket(tokens: Double(configuration.openBurst), updated: now)
+      budgets[client] = Budget(opens: full, answers: full)
+    }
+    peers[routingID] = Peer(client: client)
     return peers.index(forKey: routingID)!
   }
 
@@ -398,6 +429,7 @@ private final class ServerSocketLoop: SocketLoop {
   /// The client's connection is gone (or useless): its RPCs can never be answered.
   private func peerGone(_ routingID: [UInt8], reason: String) {
     guard let peer = peers.removeValue(forKey: routingID) else { return }
+    budgets[peer.client]?.streams -= peer.streams.count
     if !peer.streams.isEmpty {
       logger.debug("client connection lost", metadata: ["rpcs.cancelled": "\(peer.streams.count)"])
     }
@@ -446,9 +478,10 @@ private final class ServerSocketLoop: SocketLoop {
       nextProbe = now.advanced(by: configuration.livenessProbeInterval)
       probePeers()
     }
-    peers = peers.filter { _, peer in
-      !peer.streams.isEmpty || !peer.opens.isFull(at: now, rate: configuration.openRate, burst: configuration.openBurst)
-        || !peer.answers.isFull(at: now, rate: configuration.openRate, burst: configuration.openBurst)
+    peers = peers.filter { _, peer in !peer.streams.isEmpty }
+    budgets = budgets.filter { _, budget in
+      budget.streams > 0 || !budget.opens.isFull(at: now, rate: configuration.openRate, burst: configuration.openBurst)
+        || !budget.answers.isFull(at: now, rate: configuration.openRate, burst: configuration.openBurst)
     }
     trimHeapIfDrained()
   }
@@ -538,7 +571,12 @@ private final class ServerSocketLoop: SocketLoop {
     let routingID = frames[0].bytes
     let payload = frames[1...]
 
-    switch WireMessage.decode(payload, maxMessageBytes: configuration.maxRequestMessageBytes) {
+    let decoded = WireMessage.decode(payload, maxMessageBytes: configuration.maxRequestMessageBytes)
+    if peers[routingID] == nil {
+      // Any answer it gets is counted against its client's budget.
+      if case .failure(.unreadableHeader) = decoded {} else { peerIndex(routingID, frame: frames[1]) }
+    }
+    switch decoded {
     case .failure(.unreadableHeader(let reason)):
       logger.trace("dropped an unreadable message", metadata: ["reason": "\(reason)"])
 
@@ -606,23 +644,24 @@ private final class ServerSocketLoop: SocketLoop {
       answer(key, Status(code: .unavailable, message: "The server is shutting down."))
       return
     }
-    let peerIndex = peerIndex(key.routingID)
-    guard peers.values[peerIndex].opens.take(at: now, rate: configuration.openRate, burst: configuration.openBurst) else {
+    let peerIndex = peerIndex(key.routingID, frame: frame)
+    let client = peers.values[peerIndex].client
+    guard budgets[client]!.opens.take(at: now, rate: configuration.openRate, burst: configuration.openBurst) else {
       answer(
         key,
         Status(
           code: .resourceExhausted,
-          message: "Too many new calls on this connection (at most \(configuration.openRate) a second, \(configuration.openBurst) at once)."
+          message: "Too many new calls from this client (at most \(configuration.openRate) a second, \(configuration.openBurst) at once, over all the connections of its CURVE key)."
         )
       )
       return
     }
-    guard peers.values[peerIndex].streams.count < configuration.maxStreamsPerConnection else {
+    guard budgets[client]!.streams < configuration.maxStreamsPerConnection else {
       answer(
         key,
         Status(
           code: .resourceExhausted,
-          message: "This connection has \(configuration.maxStreamsPerConnection) calls open, the most it may."
+          message: "This client has \(configuration.maxStreamsPerConnection) calls open over the connections of its CURVE key, the most it may."
         )
       )
       return
@@ -676,6 +715,7 @@ private final class ServerSocketLoop: SocketLoop {
     continuation.yield(.metadata(metadata))
     streams[key] = Record(stream: stream)
     peers.values[peerIndex].streams.insert(key.streamID)
+    budgets[client]!.streams += 1
 
     let inbound = ServerInbound(base: requests, stream: stream, commands: commands)
     let outbound = ServerOutboundWriter(
