@@ -14,13 +14,21 @@ import ZeroMQTransport
 /// - a receipt (stored, or the original receipt of a duplicate) → ``Spool/markSent(_:)`` with
 ///   the receipt as JSON, batched with the other calls that end meanwhile (one fsync per folder
 ///   and one journal append per batch: ``SpoolExecutor/markSent(id:receiptJSON:)``);
-/// - `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED` (and `CANCELLED`, or an error that
-///   is not a gRPC status, e.g. from the transport) → ``Spool/recordAttempt(id:error:)`` (the
-///   message goes back first in line), then no new sends until the in-flight ones have
-///   finished and an exponential backoff with full jitter has passed (doubling from
-///   `initialBackoff` up to `maxBackoff`; forever);
-/// - any other status → ``Spool/markRejected(id:reason:)`` with the code, the message and every
-///   finding of the receipt in the `hitech-receipt-bin` trailing metadata, when present.
+/// - a definite refusal of the message by the aggregator (``refusals``: `INVALID_ARGUMENT`,
+///   `ALREADY_EXISTS`, `PERMISSION_DENIED`, `NOT_FOUND`, `FAILED_PRECONDITION`, the codes
+///   `report_ingest_service.proto` gives for a message that will never be stored as it is) →
+///   ``Spool/markRejected(id:reason:)`` with the code, the message and every finding of the
+///   receipt in the `hitech-receipt-bin` trailing metadata, when present;
+/// - anything else → ``Spool/recordAttempt(id:error:)`` (the message goes back first in line),
+///   then no new sends until the in-flight ones have finished and an exponential backoff with
+///   full jitter has passed (doubling from `initialBackoff` up to `maxBackoff`; forever). That
+///   is `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`, and every status that says
+///   nothing about the message: `CANCELLED`, `UNKNOWN`, `INTERNAL` (what the transport or
+///   GRPCCore report for a call that broke off: a lost connection, a handler or stream that
+///   failed), `UNAUTHENTICATED` (the node's key is not, or no longer, registered: the message
+///   waits for the operator to register it), `UNIMPLEMENTED`, `ABORTED`, `DATA_LOSS`, and an
+///   error that is not a gRPC status. A message is never filed in rejected/ unless the
+///   aggregator refused it.
 ///
 /// **Spool I/O errors never stop it.** When the spool cannot hand out a message
 /// (``Spool/next()`` throws, or skipped one it could not read: ``Spool/deferredCount``) or
@@ -46,7 +54,11 @@ struct Sender: Service {
   let state: NodeState
   let logger: Logger
 
-  static let retryable: Set<RPCError.Code> = [.unavailable, .deadlineExceeded, .resourceExhausted, .cancelled]
+  /// The statuses with which the aggregator refuses a message for good (proto-schemas/
+  /// ndrc/hitech/v1/report_ingest_service.proto); every other failure is retried.
+  static let refusals: Set<RPCError.Code> = [
+    .invalidArgument, .alreadyExists, .permissionDenied, .notFound, .failedPrecondition,
+  ]
 
   enum Outcome: Sendable {
     case sent
@@ -277,7 +289,7 @@ struct Sender: Service {
       }
       logger.debug("sent", metadata: metadata.merging(["receipt.accession": "\(receipt.accessionNumber)"]) { $1 })
       return .sent
-    } catch let error as RPCError where !Self.retryable.contains(error.code) && !Self.endedByShutdown(error, stopping: stopping) {
+    } catch let error as RPCError where Self.refusals.contains(error.code) {
       let reason = Self.rejectionReason(error)
       do {
         try await spool.run { try $0.markRejected(id: message.id, reason: reason) }
@@ -329,12 +341,6 @@ struct Sender: Service {
       $0.lastError = error
       $0.lastErrorAt = Date()
     }
-  }
-
-  /// A call cancelled by the shutdown (after the grace period) ends with the transport's
-  /// `UNKNOWN`, not an answer of the aggregator: never a refusal (the message stays claimed).
-  static func endedByShutdown(_ error: RPCError, stopping: StopFlag) -> Bool {
-    Task.isCancelled || (stopping.isSet && error.code == .unknown)
   }
 
   /// The text of a rejected/…rejected.txt: the status, the message, and the receipt's findings.

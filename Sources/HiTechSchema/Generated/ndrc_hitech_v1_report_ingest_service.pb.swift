@@ -12,8 +12,14 @@
 ///
 /// Identity: every call is made on a CurveZMQ-authenticated connection; the aggregator knows the
 /// caller's reporter code from the ZAP handler. A node sees and submits only its own bases' data.
-/// Errors: gRPC status codes with their usual meaning; a node retries only UNAVAILABLE,
-/// DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED (with backoff), never the others.
+/// Errors: gRPC status codes with their usual meaning. A node files a message as refused only
+/// on INVALID_ARGUMENT, ALREADY_EXISTS, PERMISSION_DENIED, NOT_FOUND and FAILED_PRECONDITION
+/// (the aggregator's answers about the message, listed for Submit below), and never sends it
+/// again. It retries every other outcome with backoff, under the same submission_id (always
+/// safe: Submit is idempotent): UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED, and also
+/// CANCELLED, UNKNOWN and INTERNAL, which a transport or gRPC library reports for a call that
+/// was lost or broke off (they say nothing about the message), and UNAUTHENTICATED (the node's
+/// key is not registered yet, or no longer).
 
 import SwiftProtobuf
 
