@@ -88,4 +88,36 @@ struct ConfigurationTests {
     configuration.controlEndpoint = "tcp://127.0.0.1:7500"
     try configuration.validate()
   }
+
+  @Test("the store: SQLite by default, sqlite:PATH or a PostgreSQL URL (environment first); anything else names coordinator.store")
+  func store() async throws {
+    let plain = try await CoordinatorConfiguration.load(file: Self.write(Self.round(Self.good)), environment: [:])
+    #expect(plain.effectiveStore == "sqlite:/tmp/c.sqlite" && plain.stateLockPath == "/tmp/c.sqlite.lock")
+
+    let url = "postgres://hitech@/hitech?host=/run/postgresql"
+    let shared = try await CoordinatorConfiguration.load(
+      file: Self.write(Self.round(Self.good)), environment: ["HITECH_COORDINATOR_STORE": url])
+    #expect(shared.effectiveStore == url && shared.sqlitePath == nil && shared.stateLockPath == nil)
+
+    let file = try await CoordinatorConfiguration.load(
+      file: Self.write(Self.round(Self.good)), environment: ["HITECH_COORDINATOR_STORE": "sqlite:/tmp/other.sqlite"])
+    #expect(file.sqlitePath == "/tmp/other.sqlite" && file.stateLockPath == "/tmp/other.sqlite.lock")
+
+    for bad in ["mysql://db/hitech", "postgres://u@h:99999/d", "sqlite:"] {
+      let error = await #expect(throws: CoordinatorConfiguration.Problem.self) {
+        try await CoordinatorConfiguration.load(file: Self.write(Self.round(Self.good)), environment: ["HITECH_COORDINATOR_STORE": bad])
+      }
+      #expect(error?.key == "store", "\(bad): \(String(describing: error))")
+    }
+  }
+
+  @Test("deploy/coordinator.postgres.example.json is valid and runs on PostgreSQL")
+  func postgresExample() async throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let configuration = try await CoordinatorConfiguration.load(
+      file: root.appendingPathComponent("deploy/coordinator.postgres.example.json").path, environment: [:])
+    #expect(configuration.store?.hasPrefix("postgres://") == true)
+    #expect(configuration.stateLockPath == nil)
+    #expect(configuration.rounds.map(\.reportYear) == [2025])
+  }
 }

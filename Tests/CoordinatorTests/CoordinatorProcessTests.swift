@@ -1,3 +1,4 @@
+import Coordinator
 import DaemonSupport
 import Foundation
 import Testing
@@ -76,6 +77,17 @@ final class CoordinatorUnderTest: @unchecked Sendable {
   }
 
   var pid: Int32? { process?.processIdentifier }
+
+  /// Kills the daemon with SIGKILL and waits for its end.
+  func kill9() {
+    guard let process else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    self.process = nil
+  }
+
+  /// The status file, once written.
+  func status() -> CoordinatorStatus? { try? CoordinatorStatus.read(path: statusPath) }
   var isRunning: Bool { process?.isRunning ?? false }
 
   /// Waits until the daemon has written its status file (it is running).
