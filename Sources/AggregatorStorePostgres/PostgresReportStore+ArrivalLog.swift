@@ -62,26 +62,42 @@ extension PostgresReportStore: ArrivalLog {
     try await settledArrivalEnd()
   }
 
-  /// The highest event sequence below which every event is committed or rolled back. Waits
-  /// (briefly, polling) for the transactions in flight at the snapshot to end.
+  /// The highest event sequence below which every event is committed or rolled back.
+  private func settledArrivalEnd() async throws -> Int64 {
+    try await settledEnd(of: "arrival_events", column: "sequence", what: "the arrival log")
+  }
+
+  /// The highest value of `column` (taken from an identity sequence when a row of `table` is
+  /// inserted) below which every row is committed or rolled back: the highest value visible in a
+  /// snapshot, once every transaction in flight at that snapshot has ended (any transaction
+  /// holding a lower value was in flight then). Waits (briefly, polling) for them. Only
+  /// transactions on this database count (a snapshot lists the whole server's): another
+  /// database's long transaction on a shared server does not hold the store back.
+  /// (`pg_stat_activity.backend_xid` is visible to every role.)
   ///
   /// - Throws: ``StoreError`` `.unavailable` when one stays open for seconds (retry).
-  private func settledArrivalEnd() async throws -> Int64 {
+  func settledEnd(of table: String, column: String, what: String) async throws -> Int64 {
     let logger = self.logger
-    let (snapshot, head) = try await read("reading the end of the arrival log") { db in
+    let (snapshot, head) = try await read("reading the end of \(what)") { db in
       guard
         let row = try await db.row(
-          "SELECT pg_current_snapshot()::text AS snapshot, (SELECT coalesce(max(sequence), 0) FROM arrival_events) AS head",
+          PostgresQuery(
+            unsafeSQL: "SELECT pg_current_snapshot()::text AS snapshot, "
+              + "(SELECT coalesce(max(\(column)), 0) FROM \(table)) AS head"),
           logger)
       else { return ("", Int64(0)) }
       return (try row.get("snapshot", as: String.self), try row.get("head", as: Int64.self))
     }
     for attempt in 0..<200 {
-      let inFlight = try await read("waiting for the arrival log to settle") { db in
+      let inFlight = try await read("waiting for \(what) to settle") { db in
         try await db.row(
           """
           SELECT count(*) AS n FROM pg_snapshot_xip(\(snapshot)::pg_snapshot) AS x(xid)
           WHERE pg_xact_status(x.xid) = 'in progress'
+            AND EXISTS (
+              SELECT 1 FROM pg_stat_activity a
+              WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
+                AND a.backend_xid::text::bigint = x.xid::text::bigint % 4294967296)
           """, logger
         )?.get("n", as: Int64.self) ?? 0
       }
@@ -91,6 +107,6 @@ extension PostgresReportStore: ArrivalLog {
     // A transaction stayed open for seconds: say so rather than skip or stall silently.
     throw StoreError(
       code: .unavailable,
-      message: "the arrival log is not settled: a transaction in flight at snapshot \(snapshot) is still open")
+      message: "\(what) is not settled: a transaction in flight at snapshot \(snapshot) is still open")
   }
 }

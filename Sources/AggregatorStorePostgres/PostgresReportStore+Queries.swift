@@ -283,13 +283,19 @@ extension PostgresReportStore: ArrivalQueries {
   }
 }
 
-/// The audit log.
+/// The audit log. Entry ids come from an identity sequence, taken when a row is inserted, so
+/// transactions (of several aggregators, or of one aggregator's concurrent writers) may commit
+/// out of id order. A reader paging with `afterId` would skip an entry committed after a higher
+/// one it already read; so, as the arrival log does, only entries up to the settled end (every
+/// transaction in flight at the snapshot has ended) are returned.
 extension PostgresReportStore: AuditTrail {
   public func auditLog(afterId: Int64, limit: Int) async throws -> [AuditEntry] {
     let logger = self.logger
+    let end = try await settledEnd(of: "audit_log", column: "id", what: "the audit log")
+    guard end > afterId else { return [] }
     return try await read("reading the audit log") { db in
       try await db.rows(
-        "SELECT * FROM audit_log WHERE id > \(afterId) ORDER BY id LIMIT \(max(0, limit))", logger
+        "SELECT * FROM audit_log WHERE id > \(afterId) AND id <= \(end) ORDER BY id LIMIT \(max(0, limit))", logger
       ).map(PostgresRows.audit)
     }
   }
