@@ -40,12 +40,13 @@ package final class PostgresTables: StoreTables {
 
   /// Column kinds, from `information_schema.columns.data_type`.
   private enum Kind {
-    case integer, boolean, text, bytes
+    case integer, boolean, real, text, bytes
 
     init(_ dataType: String) throws {
       switch dataType {
       case "bigint", "integer", "smallint": self = .integer
       case "boolean": self = .boolean
+      case "double precision", "real": self = .real
       case "text", "character varying": self = .text
       case "bytea": self = .bytes
       default: throw StoreError(code: .internalError, message: "a column of type \(dataType) cannot be copied")
@@ -127,6 +128,7 @@ package final class PostgresTables: StoreTables {
           switch column.kind {
           case .integer: return ("\(quoted)::bigint", .integer)
           case .boolean: return ("\(quoted)::integer::bigint", .integer)
+          case .real: return ("\(quoted)::double precision", .real)
           case .text: return ("\(quoted)::text", .text)
           case .bytes: return (quoted, .bytes)
           }
@@ -145,6 +147,7 @@ package final class PostgresTables: StoreTables {
             }
             switch kind {
             case .integer, .boolean: values.append(.integer(try cell.decode(Int64.self)))
+            case .real: values.append(.real(try cell.decode(Double.self)))
             case .text: values.append(.text(try cell.decode(String.self)))
             case .bytes: values.append(.bytes([UInt8](try cell.decode(Data.self))))
             }
@@ -159,7 +162,11 @@ package final class PostgresTables: StoreTables {
 
   package func load(_ tables: [(selection: StoreTableSelection, rows: [[StoreValue]])]) async throws {
     try await access("loading the tables", begin: "BEGIN") { db, logger in
-      try await db.run("SET CONSTRAINTS ALL DEFERRED", logger)
+      // The tables' own triggers are suspended for the load (the rows they would derive, such
+      // as arrival events, are copied as they were); this needs the tables' owner.
+      for (selection, _) in tables {
+        try await db.run(PostgresQuery(unsafeSQL: "ALTER TABLE \(Self.quoted(selection.table.name)) DISABLE TRIGGER USER"), logger)
+      }
       for (selection, rows) in tables where !rows.isEmpty {
         let columns = try await self.columns(db, selection.table.name)
         let kinds = try selection.columns.map { name -> Kind in
@@ -201,6 +208,11 @@ package final class PostgresTables: StoreTables {
                 """), logger)
         }
       }
+      // Deferred foreign keys are checked now: a table with pending checks cannot be altered.
+      try await db.run("SET CONSTRAINTS ALL IMMEDIATE", logger)
+      for (selection, _) in tables {
+        try await db.run(PostgresQuery(unsafeSQL: "ALTER TABLE \(Self.quoted(selection.table.name)) ENABLE TRIGGER USER"), logger)
+      }
       // Accession numbers continue after the highest number copied, whatever its year.
       try await db.run(
         """
@@ -220,6 +232,8 @@ package final class PostgresTables: StoreTables {
     case (.null, _): bindings.appendNull()
     case (.integer(let v), .integer): bindings.append(v)
     case (.integer(let v), .boolean): bindings.append(v != 0)
+    case (.real(let v), .real): bindings.append(v)
+    case (.integer(let v), .real): bindings.append(Double(v))
     case (.text(let v), .text): bindings.append(v)
     case (.bytes(let v), .bytes): try bindings.append(Data(v))
     case (.text(let v), .bytes): try bindings.append(Data(v.utf8))

@@ -30,12 +30,12 @@ struct StoreCopyTests {
     // The target is created and migrated as the command does, by opening a store on it.
     try await target.open().close()
 
-    let report = try await StoreCopy.copy(
-      from: try tables(source, readOnly: true), to: try tables(target, readOnly: false))
+    let report = try await withTables(source, target) { try await StoreCopy.copy(from: $0, to: $1) }
     #expect(report.verified, "\(report)")
     let copied = Dictionary(uniqueKeysWithValues: report.tables.map { ($0.name, $0) })
     for name in ["reporters", "reporter_keys", "principal_keys", "bases", "base_fields", "submissions",
-      "submission_bytes", "report_revisions", "findings", "audit_log", "rounds", "round_steps", "round_notices"]
+      "submission_bytes", "report_revisions", "findings", "audit_log", "rounds", "round_steps", "round_notices",
+      "arrival_events"]
     {
       #expect((copied[name]?.targetRows ?? 0) > 0, "\(name) copied no row")
     }
@@ -65,7 +65,7 @@ struct StoreCopyTests {
 
     // A target that holds rows is refused, and left as it was.
     let refused = try await #require(throws: StoreError.self) {
-      try await StoreCopy.copy(from: try tables(source, readOnly: true), to: try tables(target, readOnly: false))
+      try await withTables(source, target) { try await StoreCopy.copy(from: $0, to: $1) }
     }
     #expect(refused.code == .failedPrecondition)
     #expect(refused.message.contains("not empty"))
@@ -81,9 +81,12 @@ struct StoreCopyTests {
     let empty = try SQLiteTables(path: folder.appendingPathComponent("new.sqlite").path, readOnly: false)
     #expect(try await empty.appliedMigrations() == [])
     try await target.open().close()
+    let targetTables = try tables(target, readOnly: false)
     let error = try await #require(throws: StoreError.self) {
-      try await StoreCopy.copy(from: empty, to: try tables(target, readOnly: false))
+      try await StoreCopy.copy(from: empty, to: targetTables)
     }
+    try await targetTables.close()
+    try await empty.close()
     #expect(error.message.contains("hitech store migrate"))
   }
 
@@ -102,6 +105,24 @@ struct StoreCopyTests {
   }
 
   // MARK: - Fixtures
+
+  /// Runs `body` on the tables of both stores, closing them whatever happens.
+  func withTables<T>(
+    _ source: ContractDatabase, _ target: ContractDatabase, _ body: (any StoreTables, any StoreTables) async throws -> T
+  ) async throws -> T {
+    let from = try tables(source, readOnly: true)
+    let to = try tables(target, readOnly: false)
+    do {
+      let value = try await body(from, to)
+      try await from.close()
+      try await to.close()
+      return value
+    } catch {
+      try? await from.close()
+      try? await to.close()
+      throw error
+    }
+  }
 
   func tables(_ database: ContractDatabase, readOnly: Bool) throws -> any StoreTables {
     switch database.backend {

@@ -78,11 +78,7 @@ package final class SQLiteTables: StoreTables {
               case .int64(let value): return .integer(value)
               case .string(let value): return .text(value)
               case .blob(let value): return .bytes([UInt8](value))
-              case .double(let value):
-                throw StoreError(
-                  code: .internalError,
-                  message: "\(selection.table.name).\(selection.columns[index]) holds a floating-point value (\(value)); "
-                    + "the schema has none")
+              case .double(let value): return .real(value)
               }
             })
         }
@@ -94,6 +90,15 @@ package final class SQLiteTables: StoreTables {
   package func load(_ tables: [(selection: StoreTableSelection, rows: [[StoreValue]])]) async throws {
     try await access("loading the tables", write: true) { db in
       try db.inTransaction {
+        // The tables' triggers are suspended (dropped, then made again from their own SQL in the
+        // same transaction): the rows they would derive are copied as they were.
+        let names = tables.map(\.selection.table.name)
+        let triggers = try Row.fetchAll(
+          db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN (\(names.map { _ in "?" }.joined(separator: ", ")))",
+          arguments: StatementArguments(names))
+        for trigger in triggers {
+          try db.execute(sql: "DROP TRIGGER \((trigger["name"] as String).quotedDatabaseIdentifier)")
+        }
         for (selection, rows) in tables {
           let placeholders = Array(repeating: "?", count: selection.columns.count).joined(separator: ", ")
           let statement = try db.makeStatement(
@@ -106,12 +111,14 @@ package final class SQLiteTables: StoreTables {
                   switch value {
                   case .null: .null
                   case .integer(let v): v.databaseValue
+                  case .real(let v): v.databaseValue
                   case .text(let v): v.databaseValue
                   case .bytes(let v): Data(v).databaseValue
                   }
                 }))
           }
         }
+        for trigger in triggers { try db.execute(sql: trigger["sql"] as String) }
         // The dense accession counters per year (SQLite's own bookkeeping) follow the numbers
         // copied; AUTOINCREMENT ids (sqlite_sequence) follow the inserted ids by themselves.
         if try Int.fetchOne(db, sql: "SELECT count(*) FROM accession_counters") == 0 {

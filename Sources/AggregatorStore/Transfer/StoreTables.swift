@@ -23,8 +23,9 @@ package protocol StoreTables: Sendable {
   /// Every row of each table, the named columns in that order, all read in one snapshot.
   func read(_ selections: [StoreTableSelection]) async throws -> [[[StoreValue]]]
 
-  /// Inserts the rows, keeping every value as it is (row ids included), in one transaction,
-  /// then brings the backend's own counters past them (identity sequences, the accession
+  /// Inserts the rows, keeping every value as it is (row ids included), in one transaction with
+  /// the tables' own triggers suspended (rows a trigger derives, such as arrival events, are
+  /// copied as they were rather than made again), then brings the backend's own counters past them (identity sequences, the accession
   /// sequence or counters), so that the next row stored gets a new id and accession number.
   func load(_ tables: [(selection: StoreTableSelection, rows: [[StoreValue]])]) async throws
 
@@ -62,6 +63,7 @@ package struct StoreTableSelection: Sendable, Hashable {
 package enum StoreValue: Sendable, Hashable {
   case null
   case integer(Int64)
+  case real(Double)
   case text(String)
   case bytes([UInt8])
 
@@ -75,6 +77,9 @@ package enum StoreValue: Sendable, Hashable {
     case .integer(let value):
       out.append(1)
       withUnsafeBytes(of: value.bigEndian) { out.append(contentsOf: $0) }
+    case .real(let value):
+      out.append(4)
+      withUnsafeBytes(of: value.bitPattern.bigEndian) { out.append(contentsOf: $0) }
     case .text(let value):
       out.append(2)
       let utf8 = Array(value.utf8)
@@ -108,7 +113,7 @@ package enum StoreTableOrder {
   package static let known = [
     "reporters", "reporter_keys", "principal_keys", "bases", "base_fields",
     "submissions", "submission_bytes", "report_revisions", "findings", "accession_counters",
-    "audit_log", "rounds", "round_steps", "round_notices",
+    "audit_log", "rounds", "round_steps", "round_notices", "arrival_events",
   ]
 
   package static func sorted(_ names: [String]) -> [String] {
