@@ -25,7 +25,9 @@ import PostgresNIO
 ///
 /// Deduplication is still the database's: when another aggregator stores the same submission id
 /// or the same revision first, the insert waits for its commit and fails on the constraint; the
-/// transaction is rolled back and the batch decided again (now seeing the winner's rows). A
+/// transaction is rolled back and the batch decided again (now seeing the winner's rows). Rows
+/// are inserted in submission id order, so that two batches sharing ids lock them in the same
+/// order; a deadlock victim is decided again too. A
 /// statement failing for any other reason about its data (a value the database refuses) rolls
 /// back too, and ``Outcome/fallBack`` tells the caller to decide that batch one request at a
 /// time, so that the offending request fails alone.
@@ -58,6 +60,9 @@ enum PostgresBatchIngest {
       return .committed(results)
     } catch {
       _ = try? await connection.run("ROLLBACK", logger)
+      // Two aggregators inserting overlapping batches may deadlock on the unique indexes: the
+      // victim decides its batch again, as after a lost race.
+      if PostgresReportStore.sqlState(error) == "40P01" { return .raced(constraint: "deadlock") }
       if PostgresReportStore.isStorageFailure(error) { throw error }
       if let constraint = (error as? PSQLError)?.serverInfo?[.constraintName],
         PostgresIngest.raceConstraints.contains(constraint)
@@ -363,6 +368,7 @@ private struct SegmentRows {
           \(bases)::text[], \(years)::integer[], \(revisions)::integer[], \(replaces)::integer[], \(hashes)::bytea[],
           \(statuses)::text[], \(lates)::boolean[], \(receivedAt)::bigint[], \(explanations)::text[], \(duplicateOf)::bigint[])
           AS t(id, sid, acc, rep, base, year, rev, repl, sha, status, late, recv, expl, dup)
+        ORDER BY sid
         RETURNING 1
       ), b AS (
         INSERT INTO submission_bytes (submission_row_id, bytes)
