@@ -16,6 +16,11 @@
 #                  (default 86400: one day of the calendar per second; the 2025 round then runs
 #                  from opening to published results in about 40 s)
 #   HITECH_PORT    the aggregator's port (default 7400); the dashboard is on HITECH_PORT+1080 (8480)
+#   HITECH_STORE   sqlite (default: one aggregator on an SQLite file) or postgres: a local
+#                  PostgreSQL cluster in STATE_DIR/postgres (Debian's postgresql package, a unix
+#                  socket, no TCP port) with the roles of deploy/postgres/, and two aggregators
+#                  on it (HITECH_PORT and HITECH_PORT+1; half of the nodes start on each, the
+#                  other one as their fallback); stopped with the federation
 #
 # The clerks are simulated: when a node hears that the 2025 round opened, its reporter's
 # spreadsheet (deploy/sample/reports/2025-<code>.csv) is turned into report files in its
@@ -33,7 +38,46 @@ dashboard="127.0.0.1:$((port + 1080))"
 speed="${HITECH_SPEED:-86400}"
 reporters=(110000 310000 330200 370200 420100 440000 440300 510000 660000)
 
+store_kind="${HITECH_STORE:-sqlite}"
+[[ "$store_kind" == sqlite || "$store_kind" == postgres ]] \
+  || { echo "federation.sh: HITECH_STORE is sqlite or postgres, not $store_kind" >&2; exit 2; }
+second_endpoint="tcp://127.0.0.1:$((port + 1))"
+
 log() { echo "federation: $*"; }
+
+# The local PostgreSQL cluster of HITECH_STORE=postgres (as root, it runs as the `postgres` user).
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+as_pg() { if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_url() { echo "postgres://$1@/hitech?host=$state/postgres&port=5432"; }
+
+start_postgres() {
+  if [[ -z "$(pg_bin)" ]]; then
+    if [[ "$(id -u)" == 0 ]]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+      echo "federation.sh: PostgreSQL is missing: sudo apt-get install -y postgresql" >&2
+      exit 1
+    fi
+  fi
+  local bin
+  bin="$(pg_bin)"
+  mkdir -p "$state/postgres"
+  [[ "$(id -u)" == 0 ]] && chown postgres "$state/postgres"
+  local superuser
+  superuser="$(as_pg id -un)"
+  as_pg "$bin/initdb" -D "$state/postgres/data" -A trust -U "$superuser" -E UTF8 >"$state/postgres/initdb.log" 2>&1
+  as_pg "$bin/pg_ctl" -D "$state/postgres/data" -l "$state/postgres/server.log" -w \
+    -o "-c listen_addresses='' -c unix_socket_directories='$state/postgres' -c port=5432" start >/dev/null
+  log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') in $state/postgres: roles hitech_owner and hitech_aggregator"
+  psql -X -q "postgres://$superuser@/postgres?host=$state/postgres&port=5432" -f deploy/postgres/roles.sql >/dev/null
+  "$hitech" store migrate --store "$(pg_url hitech_owner)" >/dev/null
+  psql -X -q "$(pg_url hitech_owner)" -f deploy/postgres/grants.sql >/dev/null
+}
+
+stop_postgres() {
+  [[ -d "$state/postgres/data" ]] || return 0
+  as_pg "$(pg_bin)/pg_ctl" -D "$state/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
+}
 
 find_hitech() {
   if [[ -n "${HITECH_BIN:-}" ]]; then
@@ -107,6 +151,11 @@ start() {
   done
 
   export HITECH_AGGREGATOR_DATABASE_PATH="$state/aggregator.sqlite"
+  if [[ "$store_kind" == postgres ]]; then
+    start_postgres
+    # The registry commands run as the owner; the aggregators log in as hitech_aggregator.
+    export HITECH_AGGREGATOR_STORE="$(pg_url hitech_owner)"
+  fi
   log "registry: the 47 reporters, the sample bases, every key"
   "$hitech" registry import deploy/sample/registry.json >/dev/null
   for reporter in "${reporters[@]}"; do
@@ -117,13 +166,15 @@ start() {
     --public-key "$state/keys/coordinator.pub" --comment "local federation" >/dev/null
   "$hitech" registry register-key --role operator --name demo \
     --public-key "$state/keys/operator.pub" --comment "local federation" >/dev/null
-  unset HITECH_AGGREGATOR_DATABASE_PATH
+  unset HITECH_AGGREGATOR_DATABASE_PATH HITECH_AGGREGATOR_STORE
 
+  local store_line=""
+  [[ "$store_kind" == postgres ]] && store_line="\"store\": \"$(pg_url hitech_aggregator)\","
   cat >"$state/aggregator.json" <<JSON
 { "aggregator": {
     "endpoint": "$endpoint",
     "secretKeyPath": "$state/keys/aggregator.key",
-    "databasePath": "$state/aggregator.sqlite",
+    "databasePath": "$state/aggregator.sqlite", $store_line
     "statusPath": "$state/aggregator.status.json",
     "dashboard": { "listen": "$dashboard" }
 } }
@@ -132,13 +183,35 @@ JSON
   start_daemon aggregator aggregator run --config "$state/aggregator.json"
   "$hitech" ping --wait-for-ready --timeout 60 --count 0 --endpoint "$endpoint" \
     --server-key "$state/keys/aggregator.pub" --secret-key "$state/keys/110000.key" >/dev/null
+  if [[ "$store_kind" == postgres ]]; then
+    cat >"$state/aggregator-2.json" <<JSON
+{ "aggregator": {
+    "endpoint": "$second_endpoint",
+    "secretKeyPath": "$state/keys/aggregator.key",
+    "databasePath": "$state/aggregator.sqlite", $store_line
+    "statusPath": "$state/aggregator-2.status.json"
+} }
+JSON
+    log "second aggregator on $second_endpoint, the same PostgreSQL database"
+    start_daemon aggregator-2 aggregator run --config "$state/aggregator-2.json"
+    "$hitech" ping --wait-for-ready --timeout 60 --count 0 --endpoint "$second_endpoint" \
+      --server-key "$state/keys/aggregator.pub" --secret-key "$state/keys/110000.key" >/dev/null
+  fi
 
+  local index=0
   for reporter in "${reporters[@]}"; do
     mkdir -p "$state/nodes/$reporter"
+    local primary="$endpoint" fallback_line=""
+    if [[ "$store_kind" == postgres ]]; then
+      # Half of the nodes on each aggregator, the other one as their fallback.
+      if (( index % 2 == 1 )); then primary="$second_endpoint"; fallback_line="\"fallbackEndpoints\": [\"$endpoint\"],"
+      else fallback_line="\"fallbackEndpoints\": [\"$second_endpoint\"],"; fi
+    fi
+    index=$((index + 1))
     cat >"$state/nodes/$reporter/node.json" <<JSON
 { "node": {
     "reporterCode": "$reporter",
-    "aggregatorEndpoint": "$endpoint",
+    "aggregatorEndpoint": "$primary", $fallback_line
     "aggregatorPublicKeyPath": "$state/keys/aggregator.pub",
     "secretKeyPath": "$state/keys/$reporter.key",
     "spoolDirectory": "$state/nodes/$reporter/spool",
@@ -189,7 +262,7 @@ JSON
   cat <<TEXT
 federation: running. State, logs and pid files in $state
   dashboard   http://$dashboard/   (arrival board, chart, rejections, metrics at /metrics)
-  arrivals    HITECH_AGGREGATOR_DATABASE_PATH=$state/aggregator.sqlite $hitech status --year 2025
+  arrivals    $( [[ "$store_kind" == postgres ]] && echo "HITECH_AGGREGATOR_STORE='$(pg_url hitech_owner)'" || echo "HITECH_AGGREGATOR_DATABASE_PATH=$state/aggregator.sqlite") $hitech status --year 2025
   a node      $hitech node status --config $state/nodes/110000/node.json
   results     $state/published/   (JSON, CSV, index.html once the round is published)
   stop        deploy/federation.sh stop $state
@@ -210,7 +283,7 @@ stop() {
   [[ -d "$state/pids" ]] || return 0
   local order=(clerks)
   for pidfile in "$state"/pids/node-*.pid; do [[ -e "$pidfile" ]] && order+=("$(basename "$pidfile" .pid)"); done
-  order+=(coordinator aggregator)
+  order+=(coordinator aggregator-2 aggregator)
   for name in "${order[@]}"; do
     local pidfile="$state/pids/$name.pid"
     [[ -f "$pidfile" ]] || continue
@@ -225,6 +298,7 @@ stop() {
     fi
     rm -f "$pidfile"
   done
+  stop_postgres
   log "stopped"
 }
 

@@ -34,13 +34,20 @@ enum PostgresSchema {
     try await connection.query("BEGIN", logger: logger)
     do {
       try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLockKey))", logger: logger)
-      try await connection.query(
-        """
-        CREATE TABLE IF NOT EXISTS hitech_schema_migrations (
-          name TEXT PRIMARY KEY,
-          applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-        )
-        """, logger: logger)
+      // An aggregator logging in as a role without CREATE (deploy/postgres/grants.sql) runs no
+      // DDL on a database that is up to date.
+      let exists = try await connection.query(
+        "SELECT to_regclass('hitech_schema_migrations') IS NOT NULL", logger: logger
+      ).collect().first?.decode(Bool.self) ?? false
+      if !exists {
+        try await connection.query(
+          """
+          CREATE TABLE hitech_schema_migrations (
+            name TEXT PRIMARY KEY,
+            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+          )
+          """, logger: logger)
+      }
       var applied: Set<String> = []
       for try await name in try await connection.query("SELECT name FROM hitech_schema_migrations", logger: logger)
         .decode(String.self)
@@ -55,7 +62,15 @@ enum PostgresSchema {
       }
       for migration in migrations where !applied.contains(migration.name) {
         for statement in statements(migration.sql) {
-          try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+          do {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+          } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
+            throw StoreError(
+              code: .failedPrecondition,
+              message: "the database \(location) needs migration \(migration.name), and this role may not change the "
+                + "schema; run `hitech store migrate` as the role that owns it (deploy/postgres/), then grants.sql",
+              cause: error)
+          }
         }
         try await connection.query(
           "INSERT INTO hitech_schema_migrations (name) VALUES (\(migration.name))", logger: logger)
