@@ -15,7 +15,7 @@ import Glibc
 @Suite(.serialized)
 struct CoordinatorTakeoverTests {
   @Test(
-    "active coordinator killed mid-round: the standby takes over, finishes the round, and the timeline shows each step once",
+    "active coordinator killed mid-round with a step pending: the standby takes over, finishes the round, and the timeline shows each step once",
     .enabled(if: CoordinatorBackend.postgresURL != nil, Comment(rawValue: CoordinatorBackend.skippedMessage)),
     .timeLimit(.minutes(6)))
   func standbyFinishesTheRound() async throws {
@@ -58,11 +58,23 @@ struct CoordinatorTakeoverTests {
       try await eventuallyTrue(within: 120) {
         try await store.round(2025)?.step("2025/opened")?.state == .applied
       }
+      let standby = try await CoordinatorUnderTest.runToEnd(["coordinator", "status", "--config", second.configPath])
+      #expect(standby.status == 0 && standby.output.contains("running, standby"), "\(standby.output)")
+
+      // The active one is killed while a step is recorded but not applied: the aggregator is
+      // stopped (SIGSTOP) once the round is open, so the reminder's call waits there.
+      let aggregatorPID = try #require(aggregator.processIdentifier)
+      kill(aggregatorPID, SIGSTOP)
+      try await eventuallyTrue(within: 120) {
+        try await store.round(2025)?.step("2025/reminder/259200s")?.state == .pending
+      }
+      try await Task.sleep(for: .milliseconds(500))  // its call is on its way to the aggregator
       #expect(
         try await store.round(2025)?.step("2025/closed") == nil,
         "first: \(first.log().suffix(3000))\nsecond: \(second.log().suffix(3000))\naggregator: \(aggregator.log().suffix(2000))")
       first.kill9()
       let killed = ContinuousClock.now
+      kill(aggregatorPID, SIGCONT)  // it may now apply the dead one's call: the standby's repeat changes nothing
 
       try await eventuallyTrue(within: 60) { second.status()?.leadership == "active" }
       let takeover = ContinuousClock.now - killed
