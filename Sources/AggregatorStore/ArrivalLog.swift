@@ -99,4 +99,8 @@ public protocol ArrivalLog: Sendable {
   /// The settled end of the log: the highest sequence below which every event is committed
   /// (0 when none).
   func lastArrivalSequence() async throws -> Int64
+
+  /// The round steps of one report year in the log, oldest first (the dashboard marks them on
+  /// the round's calendar).
+  func roundSteps(reportYear: Int) async throws -> [ArrivalLogEntry]
 }

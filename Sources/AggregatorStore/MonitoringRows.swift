@@ -51,14 +51,23 @@ public struct LateSubmissionRow: Sendable, Hashable {
 public struct BaseFirstAcceptance: Sendable, Hashable {
   public var baseId: String
   public var reporterCode: String
+  /// The aggregator's wall-clock time (the receipt's).
   public var receivedAtMicros: Int64
+  /// The same instant on the round's calendar (the arrival log's `round_clock_at`); nil when
+  /// the round's calendar was never given.
+  public var roundClockMicros: Int64?
   public var late: Bool
 
-  public init(baseId: String, reporterCode: String, receivedAtMicros: Int64, late: Bool) {
+  public init(baseId: String, reporterCode: String, receivedAtMicros: Int64, roundClockMicros: Int64? = nil, late: Bool) {
     self.baseId = baseId
     self.reporterCode = reporterCode
     self.receivedAtMicros = receivedAtMicros
+    self.roundClockMicros = roundClockMicros
     self.late = late
   }
+
+  /// When it arrived on the round's calendar (the wall-clock time when the calendar is not
+  /// known).
+  public var calendarMicros: Int64 { roundClockMicros ?? receivedAtMicros }
 }
 

@@ -13,6 +13,16 @@ extension PostgresReportStore: ArrivalLog {
   public func arrivals(
     afterSequence: Int64, reportYear: Int?, reporterCode: String?, limit: Int
   ) async throws -> [ArrivalLogEntry] {
+    try await readLog(afterSequence: afterSequence, reportYear: reportYear, reporterCode: reporterCode, stepsOnly: false, limit: limit)
+  }
+
+  public func roundSteps(reportYear: Int) async throws -> [ArrivalLogEntry] {
+    try await readLog(afterSequence: 0, reportYear: reportYear, reporterCode: nil, stepsOnly: true, limit: 1000)
+  }
+
+  private func readLog(
+    afterSequence: Int64, reportYear: Int?, reporterCode: String?, stepsOnly: Bool, limit: Int
+  ) async throws -> [ArrivalLogEntry] {
     let limit = min(max(limit, 1), 1000)
     let end = try await settledArrivalEnd()
     guard end > afterSequence else { return [] }
@@ -30,6 +40,7 @@ extension PostgresReportStore: ArrivalLog {
         WHERE e.sequence > \(afterSequence) AND e.sequence <= \(end)
           AND (\(reportYear)::integer IS NULL OR coalesce(s.report_year, r.report_year) = \(reportYear))
           AND (\(reporterCode)::text IS NULL OR e.step_id IS NOT NULL OR s.reporter_code = \(reporterCode))
+          AND (NOT \(stepsOnly) OR e.step_id IS NOT NULL)
         ORDER BY e.sequence LIMIT \(limit)
         """, logger)
       var entries: [ArrivalLogEntry] = []

@@ -256,9 +256,10 @@ extension PostgresReportStore: ArrivalQueries {
     return try await read("reading the first acceptances of \(reportYear)") { db in
       try await db.rows(
         """
-        SELECT r.base_id, s.reporter_code, s.received_at, s.late
+        SELECT r.base_id, s.reporter_code, s.received_at, s.late, e.round_clock_at
         FROM report_revisions r
         JOIN submissions s ON s.id = r.submission_row_id
+        LEFT JOIN arrival_events e ON e.submission_row_id = s.id
         JOIN bases b ON b.base_id = r.base_id AND b.reporter_code = s.reporter_code
         WHERE r.report_year = \(reportYear) AND r.revision = 1 AND b.status = 'active'
           AND b.first_report_year <= \(reportYear)
@@ -268,7 +269,7 @@ extension PostgresReportStore: ArrivalQueries {
       ).map { row in
         BaseFirstAcceptance(
           baseId: try row.get("base_id"), reporterCode: try row.get("reporter_code"),
-          receivedAtMicros: try row.get("received_at"), late: try row.get("late"))
+          receivedAtMicros: try row.get("received_at"), roundClockMicros: try row.get("round_clock_at"), late: try row.get("late"))
       }
     }
   }

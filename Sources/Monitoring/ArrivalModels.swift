@@ -187,7 +187,10 @@ public struct LateSubmissionsJSON: Codable, Sendable, Hashable {
 /// One step of the arrivals-over-time series: the `accepted`-th expected base got its first
 /// accepted report at `at`.
 public struct ArrivalPointJSON: Codable, Sendable, Hashable {
+  /// When the aggregator stored it (its receipt's time).
   public var at: String
+  /// The same instant on the round's calendar (absent when the calendar is not known).
+  public var roundClockAt: String?
   /// Cumulative count of expected bases with an accepted report, this one included.
   public var accepted: Int
   public var baseId: String
@@ -203,6 +206,8 @@ public struct ArrivalsJSON: Codable, Sendable, Hashable {
   /// Bases expected in the round (the chart's ceiling).
   public var expected: Int
   public var points: [ArrivalPointJSON]
+  /// When reminders went out, on the round's calendar.
+  public var reminders: [String]
 }
 
 /// An audit log line (`GET /api/v1/audit`).

@@ -166,8 +166,26 @@ struct MonitoringRoutes: Sendable {
     }
   }
 
+  /// How long `/rounds/{year}/live?after=SEQUENCE` holds a request while the arrival log has
+  /// nothing after SEQUENCE (then 204), and how often it looks meanwhile.
+  static let liveHold: Duration = .seconds(1)
+  static let livePoll: Duration = .milliseconds(150)
+
   func board(_ request: Request, _ context: BasicRequestContext, live: Bool) async -> Response {
     do {
+      if live, let text = request.uri.queryParameters.get("after") {
+        guard let after = Int64(text), after >= 0 else {
+          throw MonitoringError.badParameter("after", "a sequence of the arrival log (0 or more), got \"\(text)\"")
+        }
+        // Follows the arrival log: answers as soon as it moves past `after`, else 204 after a
+        // second (the page's script asks again at once).
+        let clock = ContinuousClock()
+        let until = clock.now.advanced(by: Self.liveHold)
+        while try await database.lastArrivalSequence() <= after {
+          guard clock.now < until else { return Response(status: .noContent, headers: [.cacheControl: "no-store"]) }
+          try await Task.sleep(for: Self.livePoll)
+        }
+      }
       let data = try await boardData(request, context)
       return Self.html(live ? DashboardPage.fragment(data) : DashboardPage.page(data))
     } catch let error as MonitoringError {
@@ -182,17 +200,21 @@ struct MonitoringRoutes: Sendable {
   func boardData(_ request: Request, _ context: BasicRequestContext) async throws -> BoardData {
     let round = try await round(context)
     let filter = try await filter(request)
-    let (status, fieldsByBase) = try await filteredStatus(round, filter)
+    // The log's position first: whatever is read after it is at least as new.
+    let sequence = try await database.lastArrivalSequence()
+    let (whole, status, fieldsByBase) = try await filteredStatus(round, filter)
     let rounds = try await database.rounds()
     let reporters = try await database.reporters().filter(\.active)
     return BoardData(
+      sequence: sequence,
+      steps: try await database.roundSteps(reportYear: round.reportYear),
       round: round,
       rounds: rounds,
       reporters: reporters,
       status: status,
       fieldsByBase: fieldsByBase,
       filter: filter,
-      arrivals: try await series(round, reporterCode: filter.reporterCode),
+      arrivals: try await series(round, status: whole, reporterCode: filter.reporterCode),
       rejections: try await database.rejectedSubmissions(reportYear: round.reportYear, reporterCode: filter.reporterCode, limit: 100),
       late: try await database.lateSubmissions(reportYear: round.reportYear, reporterCode: filter.reporterCode, limit: 100),
       audit: try await database.recentAuditEntries(limit: 20),
@@ -208,7 +230,7 @@ struct MonitoringRoutes: Sendable {
   func statusJSON(_ request: Request, _ context: BasicRequestContext) async throws -> RoundStatusJSON {
     let round = try await round(context)
     let filter = try await filter(request)
-    let (status, fieldsByBase) = try await filteredStatus(round, filter)
+    let (_, status, fieldsByBase) = try await filteredStatus(round, filter)
     return RoundStatusJSON(round: round, status: status, fieldsByBase: fieldsByBase, nowMicros: nowMicros())
   }
 
@@ -229,7 +251,9 @@ struct MonitoringRoutes: Sendable {
 
   func arrivalsJSON(_ request: Request, _ context: BasicRequestContext) async throws -> ArrivalSeries {
     let round = try await round(context)
-    return try await series(round, reporterCode: try await reporterFilter(request))
+    let reporter = try await reporterFilter(request)
+    return try await series(
+      round, status: try await database.arrivalStatus(reportYear: round.reportYear, reporterCode: reporter), reporterCode: reporter)
   }
 
   func auditJSON(_ request: Request) async throws -> AuditJSON {
@@ -323,21 +347,27 @@ struct MonitoringRoutes: Sendable {
     return filter
   }
 
-  func filteredStatus(_ round: RoundRecord, _ filter: ArrivalFilter) async throws -> (ArrivalStatus, [String: [String]]) {
+  /// The round's status of the reporter filter (whole), the same with every filter applied, and
+  /// each base's fields: one read of the status serves the board, its chart and the API.
+  func filteredStatus(
+    _ round: RoundRecord, _ filter: ArrivalFilter
+  ) async throws -> (whole: ArrivalStatus, filtered: ArrivalStatus, fieldsByBase: [String: [String]]) {
     let status = try await database.arrivalStatus(reportYear: round.reportYear, reporterCode: filter.reporterCode)
     let bases = try await database.bases(reporterCode: filter.reporterCode, includeWithdrawn: true)
     let fieldsByBase = Dictionary(bases.map { ($0.baseId, $0.fields) }, uniquingKeysWith: { first, _ in first })
-    return (filter.apply(to: status, fieldsByBase: fieldsByBase), fieldsByBase)
+    return (status, filter.apply(to: status, fieldsByBase: fieldsByBase), fieldsByBase)
   }
 
-  func series(_ round: RoundRecord, reporterCode: String?) async throws -> ArrivalSeries {
-    let status = try await database.arrivalStatus(reportYear: round.reportYear, reporterCode: reporterCode)
-    return ArrivalSeries(
+  /// The chart's series, from the round's status of the reporter filter (its expected bases).
+  func series(_ round: RoundRecord, status: ArrivalStatus, reporterCode: String?) async throws -> ArrivalSeries {
+    ArrivalSeries(
       reportYear: round.reportYear,
       opensAtMicros: round.opensAtMicros,
       deadlineMicros: round.deadlineMicros,
       expected: status.bases.count,
-      points: try await database.firstAcceptances(reportYear: round.reportYear, reporterCode: reporterCode))
+      points: try await database.firstAcceptances(reportYear: round.reportYear, reporterCode: reporterCode),
+      reminderMicros: try await database.roundSteps(reportYear: round.reportYear)
+        .filter { $0.roundStep?.kind == .reminded }.map { $0.roundClockMicros ?? $0.storedAtMicros })
   }
 
   // MARK: Responses

@@ -20,6 +20,16 @@ enum TimeFormat {
     String(dateTime(split(micros).seconds, separator: " ").prefix(16))
   }
 
+  /// "2025-03-31" (the day, UTC).
+  static func day(_ micros: Int64) -> String {
+    String(dateTime(split(micros).seconds, separator: " ").prefix(10))
+  }
+
+  /// "03-31" (month and day), for labels that must be short.
+  static func monthDay(_ micros: Int64) -> String {
+    String(day(micros).suffix(5))
+  }
+
   private static func split(_ micros: Int64) -> (seconds: Int64, fraction: Int64) {
     var seconds = micros / 1_000_000
     var fraction = micros % 1_000_000

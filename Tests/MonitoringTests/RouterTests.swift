@@ -281,10 +281,16 @@ struct PageTests {
           #expect(html.hasPrefix("<!DOCTYPE html>"))
           #expect(
             html.contains(
-              #"<tr data-reporter="440000" data-expected="2" data-accepted="1" data-rejected="1" data-missing="1" data-late="1">"#))
+              #"<tr class="attention" data-reporter="440000" data-expected="2" data-accepted="1" data-rejected="1" data-missing="1" data-late="1">"#))
           #expect(
             html.contains(
-              #"<tr data-reporter="110000" data-expected="3" data-accepted="2" data-rejected="0" data-missing="1" data-late="0">"#))
+              #"<tr class="attention" data-reporter="110000" data-expected="3" data-accepted="2" data-rejected="0" data-missing="1" data-late="0">"#))
+          // Those with the most missing, rejected and late first.
+          let order = ["440000", "110000", "440300"].compactMap { html.range(of: "data-reporter=\"\($0)\"")?.lowerBound }
+          #expect(order.count == 3 && order == order.sorted())
+          // Progress per field: one row per field with expected bases.
+          #expect(html.contains(#"<tr data-field="information" data-expected="2" data-accepted="2">"#))
+          #expect(html.contains(#"<tr data-field="ocean" data-expected="1" data-accepted="0">"#))
           #expect(html.contains(#"data-expected="7" data-accepted="4" data-rejected="1" data-missing="3" data-late="1""#))
           #expect(html.contains(#"<tr class="state-accepted_late" data-base="GD-1" data-state="accepted_late">"#))
           #expect(html.contains("<code>HT-2025-00000005</code>"))
@@ -296,7 +302,11 @@ struct PageTests {
           #expect(html.contains(#"<svg id="arrivals-chart""#))
           #expect(html.contains(#"data-points="4" data-expected="7""#))
           #expect(html.contains(#"id="deadline-line""#))
-          #expect(html.contains("deadline 2026-03-31 00:00"))
+          #expect(html.contains("deadline 2026-03-31"))
+          #expect(html.contains(##"text-anchor="middle" font-size="11" fill="#c00">deadline"##) || html.contains(##"text-anchor="end" font-size="11" fill="#c00">deadline"##))
+          // Expected and arrived per day (the days with an arrival, and the deadline's).
+          #expect(html.contains(#"<tr data-day="2026-01-11">"#))
+          #expect(html.contains(#"<tr data-day="2026-03-31">"#))
           // Rejections with findings, late submissions, audit events.
           #expect(html.contains("<code>R-AMOUNT-NON-NEGATIVE</code>"))
           #expect(html.contains("<code>report.value_added</code>"))
@@ -305,7 +315,27 @@ struct PageTests {
           // No external resources; the refresh script is inline.
           #expect(!html.contains("src=\"http"))
           #expect(!html.contains("<link"))
-          #expect(html.contains("fetch(\"/rounds/2025/live\""))
+          #expect(html.contains("fetch(\"/rounds/2025/live?after=\""))
+          #expect(html.contains(#"<main id="live" data-refreshes="0" data-initial-sequence="7">"#))
+        }
+      }
+    }
+  }
+
+  @Test("the live fragment follows the arrival log: held while nothing is new (204), at once when the log is past `after`; a bad `after` is 400")
+  func liveAfter() async throws {
+    try await withFixture { fixture in
+      try await withRouter(fixture) { client in
+        try await client.execute(uri: "/rounds/2025/live?after=7", method: .get) { response in
+          #expect(response.status == .noContent)
+        }
+        try await client.execute(uri: "/rounds/2025/live?after=6&reporter=440300", method: .get) { response in
+          #expect(response.status == .ok)
+          #expect(response.text.contains(#"<span id="live-sequence" hidden data-sequence="7"></span>"#))
+          #expect(!response.text.contains(#"data-reporter="110000""#))
+        }
+        try await client.execute(uri: "/rounds/2025/live?after=x", method: .get) { response in
+          #expect(response.status == .badRequest)
         }
       }
     }
@@ -321,7 +351,7 @@ struct PageTests {
           let html = response.text
           #expect(!html.contains("<html"))
           #expect(!html.contains("<script"))
-          #expect(html.contains(#"<tr data-reporter="440300" data-expected="2" data-accepted="1""#))
+          #expect(html.contains(#"<tr class="attention" data-reporter="440300" data-expected="2" data-accepted="1""#))
           #expect(!html.contains(#"data-reporter="110000""#))
           #expect(html.contains(#"data-base="SZ-2""#))
           #expect(!html.contains(#"data-base="BJ-1""#))

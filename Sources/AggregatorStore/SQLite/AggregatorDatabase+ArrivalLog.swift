@@ -7,6 +7,16 @@ extension AggregatorDatabase: ArrivalLog {
   public func arrivals(
     afterSequence: Int64, reportYear: Int?, reporterCode: String?, limit: Int
   ) async throws -> [ArrivalLogEntry] {
+    try await readLog(afterSequence: afterSequence, reportYear: reportYear, reporterCode: reporterCode, stepsOnly: false, limit: limit)
+  }
+
+  public func roundSteps(reportYear: Int) async throws -> [ArrivalLogEntry] {
+    try await readLog(afterSequence: 0, reportYear: reportYear, reporterCode: nil, stepsOnly: true, limit: 1000)
+  }
+
+  private func readLog(
+    afterSequence: Int64, reportYear: Int?, reporterCode: String?, stepsOnly: Bool, limit: Int
+  ) async throws -> [ArrivalLogEntry] {
     let limit = min(max(limit, 1), 1000)
     return try await read("reading the arrival log after \(afterSequence)") { db in
       var sql = """
@@ -20,6 +30,7 @@ extension AggregatorDatabase: ArrivalLog {
         WHERE e.sequence > ?
         """
       var arguments: StatementArguments = [afterSequence]
+      if stepsOnly { sql += " AND e.step_id IS NOT NULL" }
       if let reportYear {
         sql += " AND coalesce(s.report_year, r.report_year) = ?"
         arguments += [reportYear]

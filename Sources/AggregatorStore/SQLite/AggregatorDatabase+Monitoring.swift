@@ -78,9 +78,10 @@ extension AggregatorDatabase {
   public func firstAcceptances(reportYear: Int, reporterCode: String? = nil) async throws -> [BaseFirstAcceptance] {
     try await read("reading the first acceptances of \(reportYear)") { db in
       var sql = """
-        SELECT r.base_id, s.reporter_code, s.received_at, s.late
+        SELECT r.base_id, s.reporter_code, s.received_at, s.late, e.round_clock_at
         FROM report_revisions r
         JOIN submissions s ON s.id = r.submission_row_id
+        LEFT JOIN arrival_events e ON e.submission_row_id = s.id
         JOIN bases b ON b.base_id = r.base_id AND b.reporter_code = s.reporter_code
         WHERE r.report_year = ? AND r.revision = 1 AND b.status = 'active' AND b.first_report_year <= ?
         """
@@ -93,7 +94,7 @@ extension AggregatorDatabase {
       return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
         BaseFirstAcceptance(
           baseId: row["base_id"], reporterCode: row["reporter_code"], receivedAtMicros: row["received_at"],
-          late: row["late"])
+          roundClockMicros: row["round_clock_at"], late: row["late"])
       }
     }
   }
