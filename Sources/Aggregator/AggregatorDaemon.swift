@@ -30,6 +30,8 @@ public struct AggregatorDaemon: Sendable {
     signals: [UnixSignal] = [.sigterm, .sigint],
     onListening: @escaping @Sendable (String) -> Void = { _ in }
   ) async throws {
+    // From here on SIGTERM/SIGINT stop the daemon cleanly, even before its ServiceGroup runs.
+    let earlySignals = EarlyShutdownSignals.install(signals)
     // Metrics are recorded when the dashboard (which serves /metrics) is configured.
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = MonitoringMetrics.makeFactory(registry: registry)
@@ -107,6 +109,7 @@ public struct AggregatorDaemon: Sendable {
         logger: logger
       ).escalating(after: .seconds(configuration.shutdownGraceSeconds + 1))
     )
+    earlySignals.forward(to: group)
     // SIGTERM: RPCs in flight may end within the grace period (the transport then ends them
     // with UNAVAILABLE, the group cancels what remains), the store is closed; the process ends
     // at most a margin later whatever still runs (the store is crash-safe).
@@ -115,7 +118,8 @@ public struct AggregatorDaemon: Sendable {
       try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await deadline.guarding { try await group.run() } }
         tasks.addTask {
-          let endpoint = try await transport.listeningEndpoint()
+          // Shut down before it listened (SIGTERM while starting): nothing to announce.
+          guard let endpoint = try? await transport.listeningEndpoint() else { return }
           logger.info("aggregator listening", metadata: [
             "zmq.endpoint": "\(endpoint)", "store.location": "\(database.location)",
             "curve": "\(configuration.secretKeyPath != nil)",

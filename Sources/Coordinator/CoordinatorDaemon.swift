@@ -56,6 +56,8 @@ public struct CoordinatorDaemon: Sendable {
     signals: [UnixSignal] = [.sigterm, .sigint],
     onListening: @escaping @Sendable (String) -> Void = { _ in }
   ) async throws {
+    // From here on SIGTERM/SIGINT stop the daemon cleanly, even before its ServiceGroup runs.
+    let earlySignals = EarlyShutdownSignals.install(signals)
     let keyPair = try CurveKeyFile.readKeyPair(secretKeyPath: configuration.secretKeyPath)
     let serverKey = try CurveKeyFile.readPublicKey(configuration.aggregatorPublicKeyPath)
     let rubric = try Self.rubric(configuration)
@@ -120,6 +122,7 @@ public struct CoordinatorDaemon: Sendable {
         logger: logger
       ).escalating(after: .seconds(configuration.shutdownGraceSeconds))
     )
+    earlySignals.forward(to: group)
     // SIGTERM: a step or call in flight may end within the grace period, then it is cancelled
     // (and driven again at the next start); the store is closed; the process ends at most a
     // margin later whatever still runs (the store is crash-safe).
@@ -133,7 +136,8 @@ public struct CoordinatorDaemon: Sendable {
       try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await deadline.guarding { try await group.run() } }
         tasks.addTask {
-          let endpoint = try await transport.listeningEndpoint()
+          // Shut down before it listened (SIGTERM while starting): nothing to announce.
+          guard let endpoint = try? await transport.listeningEndpoint() else { return }
           onListening(endpoint)
         }
         try await tasks.waitForAll()

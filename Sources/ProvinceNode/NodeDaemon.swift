@@ -31,6 +31,8 @@ public struct NodeDaemon: Sendable {
     signals: [UnixSignal] = [.sigterm, .sigint],
     onStarted: @escaping @Sendable () -> Void = {}
   ) async throws {
+    // From here on SIGTERM/SIGINT stop the daemon cleanly, even before its ServiceGroup runs.
+    let earlySignals = EarlyShutdownSignals.install(signals)
     let keyPair = try CurveKeyFile.readKeyPair(secretKeyPath: configuration.secretKeyPath)
     let serverKey = try CurveKeyFile.readPublicKey(configuration.aggregatorPublicKeyPath)
     DescriptorLimit.raiseAndLog(role: "node", logger: logger)
@@ -75,6 +77,7 @@ public struct NodeDaemon: Sendable {
         logger: logger
       ).escalating(after: .seconds(configuration.shutdownGraceSeconds))
     )
+    earlySignals.forward(to: group)
     logger.info("province node starting", metadata: [
       "node.reporter": "\(configuration.reporterCode)", "zmq.endpoint": "\(configuration.aggregatorEndpoint)",
       "spool.directory": "\(configuration.spoolDirectory)",

@@ -12,11 +12,18 @@ public struct GRPCServerService<Transport: ServerTransport>: Service {
     self.server = server
   }
 
+  /// A graceful shutdown that comes before the server has started (SIGTERM while the daemon
+  /// still starts) ends `run()` without an error: nothing was served. The transport is told,
+  /// so that nobody waits for it to listen.
   public func run() async throws {
-    try await withGracefulShutdownHandler {
-      try await server.serve()
-    } onGracefulShutdown: {
-      server.beginGracefulShutdown()
+    do {
+      try await withGracefulShutdownHandler {
+        try await server.serve()
+      } onGracefulShutdown: {
+        server.beginGracefulShutdown()
+      }
+    } catch let error as RuntimeError where error.code == .serverIsStopped {
+      server.transport.beginGracefulShutdown()
     }
   }
 }

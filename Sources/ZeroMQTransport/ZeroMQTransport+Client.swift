@@ -86,12 +86,16 @@ extension ZeroMQTransport {
       self.retryThrottle = configuration.serviceConfig.retryThrottling.map { RetryThrottle(policy: $0) }
     }
 
+    /// Connects and runs until graceful shutdown has drained every stream. A transport whose
+    /// graceful shutdown began before it connected (its `GRPCClient` was shut down at once)
+    /// returns at once, without an error: there is nothing to run.
     public func connect() async throws {
+      if case .closed = state.withLock({ $0.phase }) { return }
       let connection = try await ClientConnection.start(
         endpoint: endpoint, security: security, configuration: configuration
       )
       let (ended, endContinuation) = AsyncStream<Void>.makeStream()
-      let waiters: [AsyncStream<Void>.Continuation] = try state.withLock { state in
+      let waiters: [AsyncStream<Void>.Continuation]? = try state.withLock { state in
         switch state.phase {
         case .idle(let waiters):
           state.phase = .running(connection)
@@ -100,9 +104,13 @@ extension ZeroMQTransport {
         case .running, .closing:
           throw RPCError(code: .failedPrecondition, message: "The ZeroMQ client transport is already connected.")
         case .closed:
-          throw RPCError(code: .failedPrecondition, message: "The ZeroMQ client transport is closed.")
+          return nil
         }
-      } 
+      }
+      guard let waiters else {
+        await connection.stop()
+        return
+      }
       for waiter in waiters { waiter.finish() }
 
       // Returns when graceful shutdown has drained every stream, or when this task is cancelled.

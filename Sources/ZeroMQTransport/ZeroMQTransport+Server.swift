@@ -178,6 +178,8 @@ extension ZeroMQTransport {
             return .success(endpoint)
           case .stopped:
             return .failure(RPCError(code: .unavailable, message: "The server transport is not listening."))
+          case .idle where state.shutdownRequested:
+            return .failure(RPCError(code: .unavailable, message: "The server transport was shut down before it listened."))
           case .idle:
             state.endpointWaiters.append(continuation)
             return nil
@@ -266,13 +268,25 @@ extension ZeroMQTransport {
       state.withLock { $0.phase = .stopped }
     }
 
+    /// Begins graceful shutdown. Before ``listen(streamHandler:)`` has bound, whoever waits in
+    /// ``listeningEndpoint()`` learns at once that the server is not listening.
     public func beginGracefulShutdown() {
-      let connection: ServerConnection? = state.withLock { state in
+      let (connection, waiters): (ServerConnection?, [CheckedContinuation<String, any Error>]) = state.withLock { state in
         state.shutdownRequested = true
-        if case .listening(let connection, _) = state.phase { return connection }
-        return nil
+        switch state.phase {
+        case .listening(let connection, _):
+          return (connection, [])
+        case .idle:
+          defer { state.endpointWaiters = [] }
+          return (nil, state.endpointWaiters)
+        case .stopped:
+          return (nil, [])
+        }
       }
       connection?.commands.enqueue(.beginShutdown)
+      for waiter in waiters {
+        waiter.resume(throwing: RPCError(code: .unavailable, message: "The server transport was shut down before it listened."))
+      }
     }
   }
 }
