@@ -54,6 +54,9 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
   public var publishDirectory: String
   /// Where the daemon writes its state (JSON) every 2 s.
   public var statusPath: String?
+  /// Where the daemon writes its metrics every 2 s, in the Prometheus text format (for
+  /// node_exporter's textfile collector): active or standby, pending steps, round states.
+  public var metricsPath: String?
   /// Steps due at most this long before now are still caught up after downtime; older
   /// reminders are skipped (transitions are always caught up).
   public var catchUpWindowSeconds: Int64
@@ -198,6 +201,7 @@ public struct CoordinatorConfiguration: Sendable, Hashable {
       rounds: rounds
     )
     shutdownGraceSeconds = scope.int(forKey: "shutdownGraceSeconds", default: d.shutdownGraceSeconds)
+    metricsPath = scope.string(forKey: "metricsPath")
     try validate()
   }
 

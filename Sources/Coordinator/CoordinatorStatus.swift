@@ -1,4 +1,5 @@
 public import Foundation
+import HiTechDomain
 import Logging
 import ServiceLifecycle
 
@@ -46,7 +47,7 @@ struct CoordinatorStatusWriter: Service {
   let logger: Logger
 
   func run() async throws {
-    guard let path else { return }
+    guard path != nil || configuration.metricsPath != nil else { return }
     let startedAt = Date()
     await cancelWhenGracefulShutdown {
       while !Task.isCancelled {
@@ -57,7 +58,7 @@ struct CoordinatorStatusWriter: Service {
     await write(path, state: "stopped", startedAt: startedAt)
   }
 
-  private func write(_ path: String, state: String, startedAt: Date) async {
+  private func write(_ path: String?, state: String, startedAt: Date) async {
     var lastError: String?
     var lines: [CoordinatorStatus.RoundLine] = []
     do {
@@ -77,6 +78,14 @@ struct CoordinatorStatusWriter: Service {
       calendarNow: ShanghaiTime.format(coordinator.clock.now()),
       aggregatorEndpoint: configuration.aggregatorEndpoint, controlEndpoint: configuration.effectiveControlEndpoint,
       rounds: lines, lastError: lastError)
+    if let metricsPath = configuration.metricsPath {
+      do {
+        try Data(Self.metrics(status).utf8).write(to: URL(fileURLWithPath: metricsPath), options: .atomic)
+      } catch {
+        logger.warning("cannot write the metrics file", metadata: ["metrics.path": "\(metricsPath)", "error": "\(error)"])
+      }
+    }
+    guard let path else { return }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
@@ -85,5 +94,30 @@ struct CoordinatorStatusWriter: Service {
     } catch {
       logger.warning("cannot write the status file", metadata: ["status.path": "\(path)", "error": "\(error)"])
     }
+  }
+
+  /// The status as Prometheus text metrics.
+  static func metrics(_ status: CoordinatorStatus) -> String {
+    var lines = [
+      "# HELP hitech_coordinator_active 1 while this coordinator drives the rounds, 0 on standby (another one on its PostgreSQL store does) or stopped.",
+      "# TYPE hitech_coordinator_active gauge",
+      "hitech_coordinator_active \(status.state == "running" && status.leadership != "standby" ? 1 : 0)",
+      "# HELP hitech_coordinator_pending_steps Steps recorded and not yet applied.",
+      "# TYPE hitech_coordinator_pending_steps gauge",
+      "hitech_coordinator_pending_steps \(status.rounds.reduce(0) { $0 + $1.pendingSteps.count })",
+      "# HELP hitech_coordinator_round_state 1 for each round's current state, 0 for its other states.",
+      "# TYPE hitech_coordinator_round_state gauge",
+    ]
+    for round in status.rounds {
+      for state in RoundState.allCases {
+        lines.append("hitech_coordinator_round_state{year=\"\(round.reportYear)\",state=\"\(state.rawValue)\"} \(round.state == state.rawValue ? 1 : 0)")
+      }
+    }
+    lines += [
+      "# HELP hitech_coordinator_last_update_timestamp_seconds When this file was written.",
+      "# TYPE hitech_coordinator_last_update_timestamp_seconds gauge",
+      "hitech_coordinator_last_update_timestamp_seconds \(Int64(status.updatedAt.timeIntervalSince1970))",
+    ]
+    return lines.joined(separator: "\n") + "\n"
   }
 }

@@ -111,11 +111,11 @@ struct ConfigurationTests {
     }
   }
 
-  @Test("deploy/coordinator.postgres.example.json is valid and runs on PostgreSQL")
+  @Test("deploy/postgres/coordinator.example.json is valid and runs on PostgreSQL")
   func postgresExample() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let configuration = try await CoordinatorConfiguration.load(
-      file: root.appendingPathComponent("deploy/coordinator.postgres.example.json").path, environment: [:])
+      file: root.appendingPathComponent("deploy/postgres/coordinator.example.json").path, environment: [:])
     #expect(configuration.store?.hasPrefix("postgres://") == true)
     #expect(configuration.stateLockPath == nil)
     #expect(configuration.rounds.map(\.reportYear) == [2025])

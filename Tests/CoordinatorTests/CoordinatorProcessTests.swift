@@ -16,6 +16,7 @@ final class CoordinatorUnderTest: @unchecked Sendable {
   var storePath: String { directory + "/coordinator.sqlite" }
   var configPath: String { directory + "/coordinator.json" }
   var statusPath: String { directory + "/coordinator.status.json" }
+  var metricsPath: String { directory + "/coordinator.prom" }
   var logPath: String { directory + "/coordinator.log" }
 
   static var executable: URL {
@@ -43,6 +44,7 @@ final class CoordinatorUnderTest: @unchecked Sendable {
       "controlEndpoint": "ipc://\(directory)/control.sock",
       "publishDirectory": directory + "/published",
       "statusPath": statusPath,
+      "metricsPath": metricsPath,
       "initialBackoffMilliseconds": 100,
       "maxBackoffMilliseconds": 1000,
       // A round whose opening is due: the daemon calls the aggregator at once.
@@ -85,6 +87,9 @@ final class CoordinatorUnderTest: @unchecked Sendable {
     process.waitUntilExit()
     self.process = nil
   }
+
+  /// The metrics file, once written.
+  func metrics() -> String { (try? String(contentsOfFile: metricsPath, encoding: .utf8)) ?? "" }
 
   /// The status file, once written.
   func status() -> CoordinatorStatus? { try? CoordinatorStatus.read(path: statusPath) }

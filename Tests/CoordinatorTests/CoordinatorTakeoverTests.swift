@@ -60,6 +60,8 @@ struct CoordinatorTakeoverTests {
       }
       let standby = try await CoordinatorUnderTest.runToEnd(["coordinator", "status", "--config", second.configPath])
       #expect(standby.status == 0 && standby.output.contains("running, standby"), "\(standby.output)")
+      #expect(first.metrics().contains("hitech_coordinator_active 1\n"), "\(first.metrics())")
+      #expect(second.metrics().contains("hitech_coordinator_active 0\n"), "\(second.metrics())")
 
       // The active one is killed while a step is recorded but not applied: the aggregator is
       // stopped (SIGSTOP) once the round is open, so the reminder's call waits there.
@@ -105,6 +107,9 @@ struct CoordinatorTakeoverTests {
       #expect(try await aggregator.openStore().round(reportYear: 2025)?.state == .published)
       #expect(FileManager.default.fileExists(atPath: second.directory + "/published/results-2025.html"))
 
+      try await eventuallyTrue { second.metrics().contains("hitech_coordinator_round_state{year=\"2025\",state=\"published\"} 1") }
+      #expect(second.metrics().contains("hitech_coordinator_active 1\n"), "\(second.metrics())")
+      #expect(second.metrics().contains("hitech_coordinator_pending_steps 0\n"), "\(second.metrics())")
       let status = try await CoordinatorUnderTest.runToEnd(["coordinator", "status", "--config", second.configPath])
       #expect(status.status == 0 && status.output.contains("running, active"), "\(status.output)")
       try await store.close()
