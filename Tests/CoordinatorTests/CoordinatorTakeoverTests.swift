@@ -60,6 +60,12 @@ struct CoordinatorTakeoverTests {
       }
       let standby = try await CoordinatorUnderTest.runToEnd(["coordinator", "status", "--config", second.configPath])
       #expect(standby.status == 0 && standby.output.contains("running, standby"), "\(standby.output)")
+      // A change by hand sent to the standby is refused: only the active one steps.
+      let byHand = try await CoordinatorUnderTest.runToEnd([
+        "coordinator", "advance", "--config", second.configPath, "--year", "2025", "--to", "closed", "--reason", "test", "--yes",
+      ])
+      #expect(byHand.status == 1 && byHand.output.contains("standby"), "\(byHand.output)")
+      #expect(try await store.round(2025)?.state == .open)
       #expect(first.metrics().contains("hitech_coordinator_active 1\n"), "\(first.metrics())")
       #expect(second.metrics().contains("hitech_coordinator_active 0\n"), "\(second.metrics())")
 
@@ -87,6 +93,7 @@ struct CoordinatorTakeoverTests {
       try await eventuallyTrue(within: 180) { try await store.round(2025)?.state == .published }
       try await eventuallyTrue(within: 60) { try await store.pendingSteps().isEmpty }
       let round = try #require(try await store.round(2025))
+      print("the reminder the killed coordinator had sent was \(round.step("2025/reminder/259200s")?.detail.alreadyApplied == true ? "" : "not ")applied by the aggregator before the standby drove it")
       let expected = ["2025/opened", "2025/reminder/259200s", "2025/closed", "2025/assessed", "2025/published"]
       #expect(round.steps.map(\.id) == expected, "\(round.steps.map(\.id))")
       #expect(round.steps.allSatisfy { $0.state == .applied }, "\(round.steps.map { "\($0.id) \($0.state)" })")
