@@ -16,6 +16,9 @@ import ZeroMQTransport
 struct HostilePeerTests {
   static let ping = "/ndrc.hitech.v1.Diagnostics/Ping"
   static let reporter = "110000"
+  /// The well-behaved client of ``expectServing(_:sourceLocation:)``: another node, since the
+  /// limits a hostile peer exhausts are its own CURVE key's (WIRE.md §5).
+  static let bystander = "310000"
 
   static func pingBytes(_ payload: [UInt8] = Array("hello".utf8)) throws -> [UInt8] {
     var request = Ndrc_Hitech_V1_PingRequest()
@@ -34,7 +37,7 @@ struct HostilePeerTests {
   /// A good client's Ping succeeds (the daemon is alive and serving).
   static func expectServing(_ aggregator: AggregatorProcess, sourceLocation: SourceLocation = #_sourceLocation) async throws {
     #expect(aggregator.isRunning, "the aggregator died: \(aggregator.log().suffix(2000))", sourceLocation: sourceLocation)
-    let payload = try await aggregator.withNode(reporter) { client in
+    let payload = try await aggregator.withNode(bystander) { client in
       var options = CallOptions.defaults
       options.timeout = .seconds(10)
       var request = Ndrc_Hitech_V1_PingRequest()
@@ -51,7 +54,7 @@ struct HostilePeerTests {
     arguments: ["-1S", "-5m", "+1S", "1 S", "S", "999999999S", ""]
   )
   func malformedTimeout(_ value: String) async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, Self.bystander])
     try await aggregator.start()
     let peer = try Self.attacker(aggregator)
     try await peer.open(1, method: Self.ping, metadata: [("grpc-timeout", value)])
@@ -67,7 +70,7 @@ struct HostilePeerTests {
 
   @Test("10,000 OPENs never half-closed, then the peer leaves: the daemon's memory comes back")
   func abandonedStreams() async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, Self.bystander])
     try await aggregator.start()
     let pid = try #require(aggregator.processIdentifier)
     for _ in 0..<20 { try await Self.expectServing(aggregator) }
@@ -127,7 +130,7 @@ struct HostilePeerTests {
 
   @Test("a peer opens a call and vanishes; SIGTERM still stops the daemon with status 0")
   func shutdownAfterVanishedPeer() async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, Self.bystander])
     try await aggregator.start()
     let peer = try Self.attacker(aggregator)
     try await peer.open(1, method: Self.ping)
@@ -144,7 +147,7 @@ struct HostilePeerTests {
 
   @Test("a key retired with the CLI stops a connection opened before: UNAUTHENTICATED, nothing stored")
   func revocationOnLiveConnection() async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter, "440300"])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, "440300", Self.bystander])
     try await aggregator.start(answeringAs: Self.reporter)
     let (before, after) = try await aggregator.withNode(Self.reporter) { client in
       let ingest = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client)
@@ -177,7 +180,7 @@ struct HostilePeerTests {
 
   @Test("a 30 s flood of garbage and OPENs from one peer leaves a good client's p99 below 3× its quiet p99")
   func flood() async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter, "440300"])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, "440300", Self.bystander])
     try await aggregator.start()
     let quiet = try await Self.pingLatencies(aggregator, for: .seconds(5))
     let flooder = try Self.attacker(aggregator, as: "440300")
@@ -266,7 +269,7 @@ struct HostilePeerTests {
   @Test("a second connection with the same CURVE key shares the first one's 1,024 streams; another key does not")
   func streamsPerKeyAcrossConnections() async throws {
     let other = "120000"
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter, other])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, other, Self.bystander])
     try await aggregator.start()
     let first = try Self.attacker(aggregator)
     try await first.sendAll(Self.heldOpens(from: 1, count: 1000))
@@ -307,7 +310,7 @@ struct HostilePeerTests {
 
   @Test("reconnecting with the same CURVE key does not refill the OPEN token bucket")
   func openRatePerKeyAcrossReconnects() async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, Self.bystander])
     try await aggregator.start()
     try await Self.expectServing(aggregator)
     try await Task.sleep(for: .seconds(3))  // the good client's OPENs are forgotten
@@ -357,7 +360,7 @@ struct HostilePeerTests {
 
   @Test("a unary call half-closed without a request message is INVALID_ARGUMENT, not INTERNAL")
   func unaryWithoutRequest() async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, Self.bystander])
     try await aggregator.start()
     let peer = try Self.attacker(aggregator)
     for (stream, method) in [(UInt64(1), Self.ping), (2, "/ndrc.hitech.v1.ReportIngest/Submit")] {
@@ -374,7 +377,7 @@ struct HostilePeerTests {
 
   @Test("with the default limit a 4 MiB request is answered, and larger ones are RESOURCE_EXHAUSTED on a live connection")
   func messageSizeLimit() async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, Self.bystander])
     try await aggregator.start()
     let limit = 4 * 1024 * 1024
     var configuration = ZeroMQTransport.Client.Configuration()
@@ -408,7 +411,7 @@ struct HostilePeerTests {
 
   @Test("a 65-character submission id is INVALID_ARGUMENT R-SUBMISSION-ID; 64 characters are taken")
   func submissionIdLength() async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, Self.bystander])
     try await aggregator.start()
     try await aggregator.withNode(Self.reporter) { client in
       let ingest = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client)
@@ -424,7 +427,7 @@ struct HostilePeerTests {
 
   @Test("a correction that replaces a revision that is not the latest is FAILED_PRECONDITION R-REVISION-STALE")
   func staleRevision() async throws {
-    let aggregator = try AggregatorProcess(reporters: [Self.reporter])
+    let aggregator = try AggregatorProcess(reporters: [Self.reporter, Self.bystander])
     try await aggregator.start()
     try await aggregator.withNode(Self.reporter) { client in
       let ingest = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client)
