@@ -383,7 +383,7 @@ let package = Package(
     .target(
       name: "HiTechTestSupport",
       dependencies: [
-        "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "HiTechSchema", "ZeroMQ", "ZeroMQTransport",
+        "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "HiTechSchema", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import GRPCCore
 import HiTechSchema
+import HiTechTestSupport
 import Logging
 import Testing
 import ZeroMQ

@@ -2,6 +2,7 @@ import Aggregator
 import Foundation
 import GRPCCore
 import HiTechSchema
+import HiTechTestSupport
 import SwiftProtobuf
 import Testing
 import ZeroMQTransport

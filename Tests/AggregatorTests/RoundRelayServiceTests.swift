@@ -13,70 +13,28 @@ import ZeroMQTransport
 /// The aggregator's side of the round calendar — RoundRelay (coordinator), RoundNotices
 /// (nodes), ArrivalStatus (operators) — over a real CURVE ZeroMQ server on a real store.
 final class RelayHarness: Sendable {
-  let directory: URL
-  let database: AggregatorDatabase
-  let serverKeys: CurveKeyPair
-  /// Identity (reporter code, "coordinator:central", "operator:ops") → key pair.
-  let keys: [String: CurveKeyPair]
+  let harness: CurveServiceHarness
+  var database: AggregatorDatabase { harness.database }
+  var serverKeys: CurveKeyPair { harness.serverKeys }
+  var keys: [String: CurveKeyPair] { harness.keys }
 
   init(identities: [String] = ["110000", "440300", "310000", "coordinator:central", "operator:ops"]) async throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("relay-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    database = try AggregatorDatabase(
-      path: directory.appendingPathComponent("store.sqlite").path,
-      logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    )
-    try await Registry.seedReporters(database, actor: "test")
-    let registry = AggregatorProcess.repositoryRoot.appendingPathComponent("deploy/sample/registry.json").path
-    for base in try RegistryFile.readBases(path: registry) { try await database.upsertBase(base, actor: "test") }
-    serverKeys = try CurveKeyPair.generate()
-    var keys: [String: CurveKeyPair] = [:]
-    for identity in identities { keys[identity] = try CurveKeyPair.generate() }
-    self.keys = keys
-  }
-
-  deinit {
-    try? FileManager.default.removeItem(at: directory)
+    harness = try await CurveServiceHarness(identities: identities, name: "relay")
   }
 
   /// Runs the server for the duration of `body`, which gets a connected client per identity.
   func run<Result: Sendable>(
     _ body: @Sendable (_ client: @escaping @Sendable (String) -> GRPCClient<ZeroMQTransport.Client>) async throws -> Result
   ) async throws -> Result {
-    let allow = CurveAllowList(Dictionary(uniqueKeysWithValues: keys.map { ($0.value.publicKey, $0.key) }))
-    let transport = ZeroMQTransport.Server(
-      endpoint: "tcp://127.0.0.1:*", security: .curveServer(keyPair: serverKeys, policy: allow)
-    )
-    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    let bell = NoticeBell()
-    let server = GRPCServer(transport: transport, services: [
-      ReportIngestService(database: database, logger: logger),
-      RoundRelayService(database: database, bell: bell, logger: logger),
-      RoundNoticesService(database: database, bell: bell, logger: logger, pollInterval: .seconds(30)),
-      ArrivalStatusService(database: database, logger: logger),
-    ])
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await server.serve() }
-      let endpoint = try await transport.listeningEndpoint()
-      let clients = keys.mapValues { keys in
-        GRPCClient(transport: ZeroMQTransport.Client(
-          endpoint: endpoint, security: .curveClient(keyPair: keys, serverPublicKey: serverKeys.publicKey)))
-      }
-      for client in clients.values { group.addTask { try await client.runConnections() } }
-      func stop() async throws {
-        for client in clients.values { client.beginGracefulShutdown() }
-        server.beginGracefulShutdown()
-        try await group.waitForAll()
-      }
-      do {
-        let result = try await body { identity in clients[identity]! }
-        try await stop()
-        return result
-      } catch {
-        try? await stop()
-        throw error
-      }
-    }
+    try await harness.run(services: { database, logger in
+      let bell = NoticeBell()
+      return [
+        ReportIngestService(database: database, logger: logger),
+        RoundRelayService(database: database, bell: bell, logger: logger),
+        RoundNoticesService(database: database, bell: bell, logger: logger, pollInterval: .seconds(30)),
+        ArrivalStatusService(database: database, logger: logger),
+      ]
+    }, body)
   }
 
   static func round(_ state: Ndrc_Hitech_V1_RoundState, year: Int32 = 2025, policy: Ndrc_Hitech_V1_LatePolicy = .acceptMarkLate) -> Ndrc_Hitech_V1_Round {

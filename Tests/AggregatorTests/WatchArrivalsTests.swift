@@ -13,70 +13,28 @@ import ZeroMQTransport
 /// ReportIngest and ArrivalStatus (with WatchArrivals woken by ingest) over a real CURVE ZeroMQ
 /// server on a real SQLite store, with an open 2025 round.
 final class WatchHarness: Sendable {
-  let directory: URL
-  let database: AggregatorDatabase
-  let serverKeys: CurveKeyPair
-  /// Identity (reporter code, "operator:ops") → key pair.
-  let keys: [String: CurveKeyPair]
+  let harness: CurveServiceHarness
+  var database: AggregatorDatabase { harness.database }
+  var serverKeys: CurveKeyPair { harness.serverKeys }
+  var keys: [String: CurveKeyPair] { harness.keys }
 
   init(identities: [String] = ["110000", "440300", "310000", "operator:ops"]) async throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    database = try AggregatorDatabase(
-      path: directory.appendingPathComponent("store.sqlite").path,
-      logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    )
-    try await Registry.seedReporters(database, actor: "test")
-    let registry = AggregatorProcess.repositoryRoot.appendingPathComponent("deploy/sample/registry.json").path
-    for base in try RegistryFile.readBases(path: registry) { try await database.upsertBase(base, actor: "test") }
-    try await database.setRound(RoundRecord(reportYear: 2025, state: .open, latePolicy: .acceptMarkLate), actor: "test")
-    serverKeys = try CurveKeyPair.generate()
-    var keys: [String: CurveKeyPair] = [:]
-    for identity in identities { keys[identity] = try CurveKeyPair.generate() }
-    self.keys = keys
-  }
-
-  deinit {
-    try? FileManager.default.removeItem(at: directory)
+    harness = try await CurveServiceHarness(identities: identities, name: "watch")
+    try await harness.database.setRound(RoundRecord(reportYear: 2025, state: .open, latePolicy: .acceptMarkLate), actor: "test")
   }
 
   /// Runs the server for the duration of `body`, which gets a connected client per identity.
   func run<Result: Sendable>(
     _ body: @Sendable (_ client: @escaping @Sendable (String) -> GRPCClient<ZeroMQTransport.Client>) async throws -> Result
   ) async throws -> Result {
-    let allow = CurveAllowList(Dictionary(uniqueKeysWithValues: keys.map { ($0.value.publicKey, $0.key) }))
-    let transport = ZeroMQTransport.Server(
-      endpoint: "tcp://127.0.0.1:*", security: .curveServer(keyPair: serverKeys, policy: allow)
-    )
-    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-    let bell = NoticeBell()
-    let server = GRPCServer(transport: transport, services: [
-      ReportIngestService(database: database, logger: logger, arrivalBell: bell),
-      // A long poll: new events must come from the bell (or a later poll, which only delays).
-      ArrivalStatusService(database: database, logger: logger, bell: bell, pollInterval: .seconds(30)),
-    ])
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await server.serve() }
-      let endpoint = try await transport.listeningEndpoint()
-      let clients = keys.mapValues { keys in
-        GRPCClient(transport: ZeroMQTransport.Client(
-          endpoint: endpoint, security: .curveClient(keyPair: keys, serverPublicKey: serverKeys.publicKey)))
-      }
-      for client in clients.values { group.addTask { try await client.runConnections() } }
-      func stop() async throws {
-        for client in clients.values { client.beginGracefulShutdown() }
-        server.beginGracefulShutdown()
-        try await group.waitForAll()
-      }
-      do {
-        let result = try await body { identity in clients[identity]! }
-        try await stop()
-        return result
-      } catch {
-        try? await stop()
-        throw error
-      }
-    }
+    try await harness.run(services: { database, logger in
+      let bell = NoticeBell()
+      return [
+        ReportIngestService(database: database, logger: logger, arrivalBell: bell),
+        // A long poll: new events must come from the bell (or a later poll, which only delays).
+        ArrivalStatusService(database: database, logger: logger, bell: bell, pollInterval: .seconds(30)),
+      ]
+    }, body)
   }
 }
 

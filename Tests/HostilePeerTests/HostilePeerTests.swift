@@ -154,11 +154,11 @@ struct HostilePeerTests {
       var options = CallOptions.defaults
       options.timeout = .seconds(10)
       // The connection is open and authenticated: a first report is stored.
-      let first = try await ingest.submit(try HostileSamples.submission(base: "SAMPLE-110000-01"), options: options)
+      let first = try await ingest.submit(try SampleSubmissions.submission(base: "SAMPLE-110000-01"), options: options)
       // Another process retires the key while this connection stays open.
       try aggregator.runCLI(["registry", "retire-key", "--public-key", aggregator.publicKeyPath(Self.reporter)])
       try await Task.sleep(for: .seconds(3))  // the 2 s promise, plus a margin
-      let late = try HostileSamples.submission(base: "SAMPLE-110000-02")
+      let late = try SampleSubmissions.submission(base: "SAMPLE-110000-02")
       let refused = await #expect(throws: RPCError.self) {
         try await ingest.submit(late, options: options)
       }
@@ -389,7 +389,7 @@ struct HostilePeerTests {
       options.timeout = .seconds(30)
 
       // Exactly 4 MiB: past the transport, answered by the service for what it says.
-      let exact = try HostileSamples.submission(base: "SAMPLE-110000-01", serializedSize: limit)
+      let exact = try SampleSubmissions.submission(base: "SAMPLE-110000-01", serializedSize: limit)
       do {
         _ = try await ingest.submit(exact, options: options)
       } catch let error as RPCError {
@@ -398,7 +398,7 @@ struct HostilePeerTests {
 
       // One byte over, and twice the limit: RESOURCE_EXHAUSTED, and the connection still serves.
       for size in [limit + 1, 2 * limit] {
-        let large = try HostileSamples.submission(base: "SAMPLE-110000-01", serializedSize: size)
+        let large = try SampleSubmissions.submission(base: "SAMPLE-110000-01", serializedSize: size)
         let refused = await #expect(throws: RPCError.self) { try await ingest.submit(large, options: options) }
         #expect(refused?.code == .resourceExhausted, "\(size) bytes: \(refused.map { "\($0)" } ?? "stored")")
         var ping = Ndrc_Hitech_V1_PingRequest()
@@ -415,11 +415,11 @@ struct HostilePeerTests {
     try await aggregator.start()
     try await aggregator.withNode(Self.reporter) { client in
       let ingest = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client)
-      let long = try HostileSamples.submission(id: String(repeating: "a", count: 65), base: "SAMPLE-110000-01")
+      let long = try SampleSubmissions.submission(id: String(repeating: "a", count: 65), base: "SAMPLE-110000-01")
       let refused = await #expect(throws: RPCError.self) { try await ingest.submit(long) }
       #expect(refused?.code == .invalidArgument)
       #expect(refused?.message.hasPrefix("R-SUBMISSION-ID ") == true, "\(refused.map { "\($0)" } ?? "stored")")
-      let longest = try HostileSamples.submission(id: String(repeating: "b", count: 64), base: "SAMPLE-110000-01")
+      let longest = try SampleSubmissions.submission(id: String(repeating: "b", count: 64), base: "SAMPLE-110000-01")
       #expect(try await ingest.submit(longest).status == .accepted)
     }
     #expect(await aggregator.terminate(within: .seconds(30)) == 0)
@@ -432,9 +432,9 @@ struct HostilePeerTests {
     try await aggregator.withNode(Self.reporter) { client in
       let ingest = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client)
       let base = "SAMPLE-110000-01"
-      _ = try await ingest.submit(try HostileSamples.submission(base: base))
-      _ = try await ingest.submit(try HostileSamples.submission(base: base, revision: 2, replaces: 1, scale: 110))
-      let stale = try HostileSamples.submission(base: base, revision: 3, replaces: 1, scale: 120)
+      _ = try await ingest.submit(try SampleSubmissions.submission(base: base))
+      _ = try await ingest.submit(try SampleSubmissions.submission(base: base, revision: 2, replaces: 1, report: SampleSubmissions.report(scale: 110)))
+      let stale = try SampleSubmissions.submission(base: base, revision: 3, replaces: 1, report: SampleSubmissions.report(scale: 120))
       let refused = await #expect(throws: RPCError.self) { try await ingest.submit(stale) }
       #expect(refused?.code == .failedPrecondition)
       #expect(refused?.message.hasPrefix("R-REVISION-STALE") == true, "\(refused.map { "\($0)" } ?? "stored")")

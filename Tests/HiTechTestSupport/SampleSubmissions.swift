@@ -1,11 +1,11 @@
 import DaemonSupport
 import Foundation
-import HiTechSchema
+public import HiTechSchema
 
-/// Plausible annual reports for the sample bases, built in code so each test states what it
-/// changes.
-enum SampleSubmissions {
-  static func amount(_ value: Int64, _ unit: Ndrc_Hitech_V1_MoneyUnit = .cnyTenThousand) -> Ndrc_Hitech_V1_Amount {
+/// Plausible annual reports for the sample bases (`deploy/sample/registry.json`), built in code
+/// so each test states what it changes. Shared by the aggregator and hostile-peer tests.
+public enum SampleSubmissions {
+  public static func amount(_ value: Int64, _ unit: Ndrc_Hitech_V1_MoneyUnit = .cnyTenThousand) -> Ndrc_Hitech_V1_Amount {
     var amount = Ndrc_Hitech_V1_Amount()
     amount.value = value
     amount.unit = unit
@@ -13,7 +13,7 @@ enum SampleSubmissions {
   }
 
   /// A valid report: output 1,000,000 万元 (100 亿元) scaled by `scale` percent.
-  static func report(scale: Int64 = 100) -> Ndrc_Hitech_V1_AnnualReport {
+  public static func report(scale: Int64 = 100) -> Ndrc_Hitech_V1_AnnualReport {
     var report = Ndrc_Hitech_V1_AnnualReport()
     report.totalOutputValue = amount(1_000_000 * scale / 100)
     report.valueAdded = amount(300_000 * scale / 100)
@@ -31,7 +31,7 @@ enum SampleSubmissions {
   }
 
   /// A sealed submission (content hash set).
-  static func submission(
+  public static func submission(
     id: String = UUID().uuidString,
     base: String,
     year: Int32 = 2025,
