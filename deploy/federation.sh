@@ -13,8 +13,8 @@
 # script made it. Environment:
 #   HITECH_BIN     the hitech executable to use (default: build it in release mode)
 #   HITECH_SPEED   simulated seconds per real second for the coordinator's clock
-#                  (default 86400: one day of the calendar per second; the 2025 round then runs
-#                  from opening to published results in about 40 s)
+#                  (default 86400: one day of the calendar per second; the 2024 and 2025
+#                  rounds then run from the first opening to the last results in about 45 s)
 #   HITECH_PORT    the aggregator's port (default 7400); the dashboard is on HITECH_PORT+1080 (8480)
 #   HITECH_STORE   sqlite (default: one aggregator on an SQLite file) or postgres: a local
 #                  PostgreSQL cluster in STATE_DIR/postgres (Debian's postgresql package, a unix
@@ -22,11 +22,16 @@
 #                  on it (HITECH_PORT and HITECH_PORT+1; half of the nodes start on each, the
 #                  other one as their fallback); stopped with the federation
 #
-# The clerks are simulated: when a node hears that the 2025 round opened, its reporter's
-# spreadsheet (deploy/sample/reports/2025-<code>.csv) is turned into report files in its
-# outbox with `hitech report from-csv`. Sichuan (510000) never reports (reminders name it, the
-# results list it as not reported); the XPCC (660000) reports only after the round closed (its
-# report is accepted and marked late).
+# The clerks are simulated: when a node hears that a round opened, its reporter's spreadsheet
+# (deploy/sample/reports/<year>-<code>.csv) is turned into report files in its outbox with
+# `hitech report from-csv`. Two rounds run, 2024 then 2025, so that the 2025 assessment has a
+# year to grow from. In 2024 everyone reports on time. In 2025: Sichuan (510000) never reports
+# (reminders name it, the results list it as not reported); the XPCC (660000) reports only after
+# the round closed (accepted, marked late); Wuhan's clerk (420100) first sends its report with
+# output under a field its base is not registered in, which the aggregator rejects
+# (R-OUTPUT-BY-FIELD-NOT-REGISTERED), then fixes and resends it;
+# Shanghai's clerk (310000) corrects a report once it is accepted (revision 2 replacing 1).
+# Expert scores for the 2025 assessment are entered with `hitech coordinator expert-score`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -110,24 +115,101 @@ shanghai() { TZ=Asia/Shanghai date -d "@$1" +%Y-%m-%dT%H:%M; }
 # The simulated clock: the coordinator's day N of the demo calendar, as a Shanghai time.
 day() { shanghai $((epoch + $1 * 86400)); }
 
+# clerk_drop REPORTER YEAR [CSV]: the reporter's spreadsheet for YEAR into its outbox.
+clerk_drop() {
+  local reporter="$1" year="$2" sheet="${3:-deploy/sample/reports/$2-$1.csv}"
+  "$hitech" report from-csv "$sheet" --output "$state/nodes/$reporter/spool/outbox" >>"$state/logs/clerks.log" 2>&1 || true
+  echo "$(date -Is) clerk of $reporter dropped $(basename "$sheet")" >>"$state/logs/clerks.log"
+}
+
 clerks() {  # runs in the background: the clerks act on the notices their nodes received
   local done_list=" "
+  local jobs=0
   while :; do
-    for reporter in "${reporters[@]}"; do
-      [[ "$done_list" == *" $reporter "* ]] && continue
-      local notices="$state/nodes/$reporter/spool/notices"
-      local trigger="-opened-2025.json"
-      [[ "$reporter" == 660000 ]] && trigger="-closed-2025.json"
-      if [[ "$reporter" == 510000 ]]; then done_list+="$reporter "; continue; fi
-      if ls "$notices" 2>/dev/null | grep -q -- "$trigger"; then
-        "$hitech" report from-csv "deploy/sample/reports/2025-$reporter.csv" \
-          --output "$state/nodes/$reporter/spool/outbox" >>"$state/logs/clerks.log" 2>&1 || true
-        echo "$(date -Is) clerk of $reporter dropped the 2025 report files" >>"$state/logs/clerks.log"
-        done_list+="$reporter "
-      fi
+    jobs=0
+    for year in 2024 2025; do
+      for reporter in "${reporters[@]}"; do
+        local key="$year/$reporter"
+        jobs=$((jobs + 1))
+        [[ "$done_list" == *" $key "* ]] && continue
+        local spool="$state/nodes/$reporter/spool"
+        local trigger="-opened-$year.json"
+        [[ "$year/$reporter" == 2025/660000 ]] && trigger="-closed-2025.json"
+        if [[ "$year/$reporter" == 2025/510000 ]]; then done_list+="$key "; continue; fi
+        ls "$spool/notices" 2>/dev/null | grep -q -- "$trigger" || continue
+        case "$year/$reporter" in
+          2025/420100)
+            # First the clerk adds an output breakdown by field naming new energy, a field the
+            # biology base is not registered in: the aggregator rejects it
+            # (R-OUTPUT-BY-FIELD-NOT-REGISTERED); once the refusal is back in rejected/, the clerk
+            # sends the sheet as it is.
+            if [[ "$done_list" != *" $key:wrong "* ]]; then
+              "$hitech" report from-csv deploy/sample/reports/2025-420100.csv --output "$state/clerk-420100" \
+                >>"$state/logs/clerks.log" 2>&1 || true
+              python3 - "$state/clerk-420100/SAMPLE-420100-01-2025-r1.json" "$spool/outbox" <<'PY' || true
+import json, os, sys
+source, outbox = sys.argv[1], sys.argv[2]
+message = json.load(open(source, encoding="utf-8"))
+message.pop("contentSha256", None)  # the node computes it for the changed report
+message.pop("submissionId", None)
+total = message["report"]["totalOutputValue"]
+message["report"]["outputByField"] = [
+    {"field": "FIELD_NEW_ENERGY", "outputValue": {"value": str(int(total["value"]) // 4), "unit": total["unit"]}}]
+temporary = os.path.join(outbox, ".SAMPLE-420100-01-2025-r1.json.tmp")
+with open(temporary, "w", encoding="utf-8") as out:
+    json.dump(message, out, ensure_ascii=False)
+os.rename(temporary, os.path.join(outbox, "SAMPLE-420100-01-2025-r1.json"))
+PY
+              echo "$(date -Is) clerk of 420100 dropped a 2025 report with a wrong field breakdown" >>"$state/logs/clerks.log"
+              done_list+="$key:wrong "
+              continue
+            fi
+            compgen -G "$spool/rejected/*.rejected.txt" >/dev/null || continue
+            clerk_drop "$reporter" 2025
+            ;;
+          2025/310000)
+            # Sent once; when its receipt is back, one figure is corrected: revision 2.
+            if [[ "$done_list" != *" $key:r1 "* ]]; then
+              clerk_drop "$reporter" 2025
+              done_list+="$key:r1 "
+              continue
+            fi
+            compgen -G "$spool/sent/*SAMPLE-310000-01-2025-r1.json.receipt.json" >/dev/null || continue
+            awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0, "revision", "replaces_revision" }
+              $1 == "SAMPLE-310000-01" { $14 = $14 + 120; print $0, 2, 1 }' \
+              "deploy/sample/reports/2025-310000.csv" >"$state/correction-2025-310000.csv"
+            clerk_drop "$reporter" 2025 "$state/correction-2025-310000.csv"
+            ;;
+          *) clerk_drop "$reporter" "$year" & ;;  # the clerks work side by side
+        esac
+        done_list+="$key "
+      done
     done
-    [[ $(wc -w <<<"$done_list") -ge ${#reporters[@]} ]] && break
-    sleep 0.5
+    [[ $(tr ' ' '\n' <<<"$done_list" | grep -c '^[0-9]*/[0-9]*$') -ge $jobs ]] && break
+    sleep 0.3
+  done
+}
+
+# The experts' scores of the 2025 bases (0..100, two experts each), entered before the
+# assessment: with the growth since 2024 and the data indicators they spread the bases over the
+# four support tiers.
+expert_scores() {
+  local scores=(
+    SAMPLE-110000-01:92:88 SAMPLE-110000-02:70:74 SAMPLE-310000-01:95:91 SAMPLE-310000-02:55:61
+    SAMPLE-330200-01:80:84 SAMPLE-370200-01:35:41 SAMPLE-420100-01:78:72 SAMPLE-440000-01:88:90
+    SAMPLE-440300-01:62:58 SAMPLE-440300-02:96:94 SAMPLE-660000-01:45:51
+  )
+  # The coordinator plans its rounds when it starts.
+  for _ in $(seq 1 100); do
+    "$hitech" coordinator rounds --config "$state/coordinator.json" 2>/dev/null | grep -q 2025 && break
+    sleep 0.2
+  done
+  for entry in "${scores[@]}"; do
+    IFS=: read -r base first second <<<"$entry"
+    for pair in "E-017:$first" "E-042:$second"; do
+      "$hitech" coordinator expert-score --config "$state/coordinator.json" --year 2025 --base "$base" \
+        --expert "${pair%%:*}" --score "${pair##*:}" >>"$state/logs/experts.log" 2>&1
+    done
   done
 }
 
@@ -241,20 +323,29 @@ JSON
     "maxBackoffMilliseconds": 5000,
     "clock": { "speed": $speed, "epoch": "$(day 0)" },
     "rounds": {
-      "years": [2025],
-      "2025": {
-        "opensAt": "$(day 2)",
-        "reminders": ["14d", "3d"],
-        "deadline": "$(day 30)",
+      "years": [2024, 2025],
+      "2024": {
+        "opensAt": "$(day 1)",
+        "reminders": ["3d"],
+        "deadline": "$(day 12)",
         "latePolicy": "acceptMarkLate",
-        "assessmentAt": "$(day 33)",
-        "publishAt": "$(day 35)"
+        "assessmentAt": "$(day 13)",
+        "publishAt": "$(day 14)"
+      },
+      "2025": {
+        "opensAt": "$(day 16)",
+        "reminders": ["14d", "3d"],
+        "deadline": "$(day 40)",
+        "latePolicy": "acceptMarkLate",
+        "assessmentAt": "$(day 42)",
+        "publishAt": "$(day 44)"
       }
     }
 } }
 JSON
-  log "coordinator: round 2025 opens $(day 2), deadline $(day 30), results $(day 35) (Asia/Shanghai, simulated)"
+  log "coordinator: round 2024 opens $(day 1), deadline $(day 12), results $(day 14); round 2025 opens $(day 16), deadline $(day 40), results $(day 44) (Asia/Shanghai, simulated)"
   start_daemon coordinator coordinator run --config "$state/coordinator.json"
+  expert_scores || log "expert scores could not be entered: see $state/logs/experts.log"
 
   clerks </dev/null >>"$state/logs/clerks.log" 2>&1 &
   echo $! >"$state/pids/clerks.pid"

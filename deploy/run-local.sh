@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the system locally on loopback with sample data, on a Debian/Ubuntu machine with Swift:
 # the whole local federation of deploy/federation.sh (aggregator with its dashboard, coordinator
-# on an accelerated clock, one province node per sample reporter) through the 2025 round, from
-# opening to published results. Prints the arrival table and the results, then keeps the
-# federation running until Ctrl-C (or SIGTERM), which stops every daemon cleanly.
+# on an accelerated clock, one province node per sample reporter) through two yearly rounds,
+# 2024 then 2025, from the first opening to the last published results. Prints the arrival
+# feed and table, the round's timeline and the ranking, then keeps the federation running until
+# Ctrl-C (or SIGTERM), which stops every daemon cleanly.
 #
 #   deploy/run-local.sh [STATE_DIR]     (default: .hitech-local, git-ignored)
 #
@@ -41,25 +42,29 @@ deploy/federation.sh start "$state"
 state="$(cd "$state" && pwd)"
 trap stop EXIT INT TERM
 
-echo "== waiting for the 2025 round to run its course (dashboard: http://127.0.0.1:$((port + 1080))/)"
+echo "== waiting for the 2024 and 2025 rounds to run their course (dashboard: http://127.0.0.1:$((port + 1080))/)"
 for _ in $(seq 1 600); do
   [[ -f "$state/published/results-2025.json" ]] && break
   sleep 0.5
 done
 if [[ ! -f "$state/published/results-2025.json" ]]; then
-  echo "run-local.sh: no results after 5 minutes; see $state/logs/" >&2
+  echo "run-local.sh: no 2025 results after 5 minutes; see $state/logs/" >&2
   exit 1
 fi
 sleep 2
 
-echo "== arrivals of the 2025 round"
-HITECH_AGGREGATOR_DATABASE_PATH="$state/aggregator.sqlite" "$HITECH_BIN" status --year 2025 || true
-echo "== the round's timeline"
+echo "== the 2025 round as the arrival feed told it (hitech status --watch --after 0, 2 s)"
+timeout 2 "$HITECH_BIN" status --watch --after 0 --year 2025 --endpoint "tcp://127.0.0.1:$port" \
+  --server-key "$state/keys/aggregator.pub" --secret-key "$state/keys/operator.key" 2>/dev/null || true
+echo "== arrivals of the 2025 round (reporters with bases expected)"
+HITECH_AGGREGATOR_DATABASE_PATH="$state/aggregator.sqlite" "$HITECH_BIN" status --year 2025 \
+  | awk 'NR <= 3 || $3 != "0" || $1 == "TOTAL"' || true
+echo "== the 2025 round's timeline"
 "$HITECH_BIN" coordinator timeline --config "$state/coordinator.json" --year 2025 || true
-echo "== published results: $state/published/"
-ls -l "$state/published/"
+echo "== the 2025 ranking (published in $state/published/)"
+"$HITECH_BIN" coordinator results --config "$state/coordinator.json" --year 2025 || true
 echo "== what Sichuan's node heard (it never reported)"
-ls "$state/nodes/510000/spool/notices/"
+"$HITECH_BIN" node status --config "$state/nodes/510000/node.json" 2>&1 >/dev/null | tail -n 6 || true
 
 if [[ "${HITECH_EXIT_WHEN_PUBLISHED:-0}" == 1 ]]; then
   exit 0
