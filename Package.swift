@@ -323,7 +323,10 @@ let package = Package(
     // HITECH_TEST_POSTGRES_URL names a server, as Tests/run.sh does).
     .testTarget(
       name: "StoreContractTests",
-      dependencies: ["AggregatorStore", "AggregatorStorePostgres", "HiTechDomain"]
+      dependencies: [
+        "AggregatorStore", "AggregatorStorePostgres", "HiTechDomain",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+      ]
     ),
     .testTarget(
       name: "AggregatorTests",
