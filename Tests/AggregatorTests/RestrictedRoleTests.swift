@@ -37,6 +37,11 @@ struct RestrictedRoleTests {
     let ownerURL = try Self.url(server, user: owner, database: database)
     let aggregatorURL = try Self.url(server, user: aggregatorRole, database: database)
 
+    // The aggregator's role cannot make the schema, and says who can.
+    let refused = try run(
+      try AggregatorProcess.executable, ["store", "migrate", "--store", aggregatorURL], expectFailure: true)
+    #expect(refused.contains("run `hitech store migrate` as the role that owns it"), "\(refused)")
+
     // The owner migrates and grants, as deploy/hitech-aggregator.service.d/postgres.conf says.
     let migrated = try hitech(["store", "migrate", "--store", ownerURL])
     #expect(migrated.contains("schema after:"))
@@ -109,7 +114,7 @@ struct RestrictedRoleTests {
     try run(try AggregatorProcess.executable, arguments, expectFailure: false)
   }
 
-  private func run(_ executable: URL, _ arguments: [String], expectFailure: Bool) throws -> String {
+  func run(_ executable: URL, _ arguments: [String], expectFailure: Bool) throws -> String {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments

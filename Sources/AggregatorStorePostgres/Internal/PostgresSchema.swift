@@ -40,13 +40,17 @@ enum PostgresSchema {
         "SELECT to_regclass('hitech_schema_migrations') IS NOT NULL", logger: logger
       ).collect().first?.decode(Bool.self) ?? false
       if !exists {
-        try await connection.query(
-          """
-          CREATE TABLE hitech_schema_migrations (
-            name TEXT PRIMARY KEY,
-            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-          )
-          """, logger: logger)
+        do {
+          try await connection.query(
+            """
+            CREATE TABLE hitech_schema_migrations (
+              name TEXT PRIMARY KEY,
+              applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """, logger: logger)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
+          throw mayNotMigrate(location, migration: migrations[0].name, error)
+        }
       }
       var applied: Set<String> = []
       for try await name in try await connection.query("SELECT name FROM hitech_schema_migrations", logger: logger)
@@ -65,11 +69,7 @@ enum PostgresSchema {
           do {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
           } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
-            throw StoreError(
-              code: .failedPrecondition,
-              message: "the database \(location) needs migration \(migration.name), and this role may not change the "
-                + "schema; run `hitech store migrate` as the role that owns it (deploy/postgres/), then grants.sql",
-              cause: error)
+            throw mayNotMigrate(location, migration: migration.name, error)
           }
         }
         try await connection.query(
@@ -81,6 +81,15 @@ enum PostgresSchema {
       _ = try? await connection.query("ROLLBACK", logger: logger)
       throw error
     }
+  }
+
+  /// The error of a role that may not change the schema (the aggregator's, deploy/postgres/).
+  static func mayNotMigrate(_ location: String, migration: String, _ error: any Error) -> StoreError {
+    StoreError(
+      code: .failedPrecondition,
+      message: "the database \(location) needs migration \(migration), and this role may not change the "
+        + "schema; run `hitech store migrate` as the role that owns it (deploy/postgres/), then grants.sql",
+      cause: error)
   }
 
   /// The statements of a migration, one by one (the extended query protocol takes one at a
