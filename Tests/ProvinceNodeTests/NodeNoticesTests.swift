@@ -63,6 +63,10 @@ struct NodeNoticesTests {
     #expect(first[0].hasSuffix("-opened-2026.json"))
     let kept = try Ndrc_Hitech_V1_RoundNotice(jsonString: node.text("notices", first[0]))
     #expect(kept.opened.expectedBases.map(\.baseID) == ["SAMPLE-110000-01", "SAMPLE-110000-02"])
+    // The notice is kept (its file) before it is logged.
+    for _ in 0..<100 where !node.log().contains("round 2026 opened: 2 bases expected") {
+      try await Task.sleep(for: .milliseconds(50))
+    }
     #expect(node.log().contains("round 2026 opened: 2 bases expected"))
 
     // Killed and restarted: it resumes after the notice it kept, and hears the next one only.
