@@ -86,6 +86,7 @@ let package = Package(
       name: "AggregatorStore",
       dependencies: [
         "HiTechDomain",
+        "TransparencyLog",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -97,6 +98,7 @@ let package = Package(
       name: "AggregatorStorePostgres",
       dependencies: [
         "AggregatorStore",
+        "TransparencyLog",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -109,6 +111,7 @@ let package = Package(
         "ZeroMQTransport",
         "HiTechSchema",
         "HiTechDomain",
+        "TransparencyLog",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Crypto", package: "swift-crypto"),
@@ -124,6 +127,7 @@ let package = Package(
       name: "Aggregator",
       dependencies: [
         "HiTechDomain",
+        "TransparencyLog",
         "AggregatorStore",
         "AggregatorStorePostgres",
         "HiTechSchema",
@@ -148,6 +152,7 @@ let package = Package(
       name: "ProvinceNode",
       dependencies: [
         "HiTechDomain",
+        "TransparencyLog",
         "HiTechSchema",
         "DaemonSupport",
         "ZeroMQ",
@@ -209,6 +214,7 @@ let package = Package(
     .executableTarget(
       name: "hitech",
       dependencies: [
+        "TransparencyLog",
         "ZeroMQ",
         "ZeroMQTransport",
         "HiTechSchema",
@@ -324,8 +330,9 @@ let package = Package(
     .testTarget(
       name: "StoreContractTests",
       dependencies: [
-        "AggregatorStore", "AggregatorStorePostgres", "HiTechDomain",
+        "AggregatorStore", "AggregatorStorePostgres", "HiTechDomain", "TransparencyLog",
         .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]
     ),
     .testTarget(
@@ -349,7 +356,7 @@ let package = Package(
     .testTarget(
       name: "ProvinceNodeTests",
       dependencies: [
-        "ProvinceNode", "HiTechSchema", "HiTechDomain", "HiTechTestSupport",
+        "ProvinceNode", "HiTechSchema", "HiTechDomain", "HiTechTestSupport", "TransparencyLog",
         "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
       ]

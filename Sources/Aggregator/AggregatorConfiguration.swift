@@ -16,6 +16,8 @@ import Foundation
 ///     "yearOnYearJumpPercent": 300,
 ///     "statusPath": "/run/hitech/aggregator.status.json",
 ///     "dashboard": { "listen": "127.0.0.1:8480" },
+///     "receiptSigningKeyPath": "/var/lib/hitech/receipt-signing.key",
+///     "treeHeadIntervalSeconds": 10,
 ///     "shutdownGraceSeconds": 10
 /// } }
 /// ```
@@ -47,6 +49,13 @@ public struct AggregatorConfiguration: Sendable, Hashable {
   /// (see ``StoreLocation``); `nil` means `sqlite:` + ``databasePath``. Environment:
   /// `HITECH_AGGREGATOR_STORE`.
   public var store: String?
+  /// The Ed25519 key that signs receipts and tree heads (proto-schemas/RECEIPTS.md), one line
+  /// of 64 hex digits, mode 0600; created with its `.pub` on first start when absent. `nil`
+  /// means `receipt-signing.key` in the directory of ``databasePath``.
+  public var receiptSigningKeyPath: String?
+  /// How often the aggregator checks whether the submissions log grew and signs a new tree
+  /// head, in seconds (1 to 60; the log promises a new head at least every minute).
+  public var treeHeadIntervalSeconds: Int = 10
 
   public init(
     endpoint: String = "tcp://127.0.0.1:7400",
@@ -83,6 +92,8 @@ public struct AggregatorConfiguration: Sendable, Hashable {
       store: scope.string(forKey: "store")
     )
     shutdownGraceSeconds = scope.int(forKey: "shutdownGraceSeconds", default: defaults.shutdownGraceSeconds)
+    receiptSigningKeyPath = scope.string(forKey: "receiptSigningKeyPath")
+    treeHeadIntervalSeconds = scope.int(forKey: "treeHeadIntervalSeconds", default: defaults.treeHeadIntervalSeconds)
     try validate()
   }
 
@@ -98,6 +109,13 @@ public struct AggregatorConfiguration: Sendable, Hashable {
       providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
     }
     return try AggregatorConfiguration(reader: ConfigReader(providers: providers))
+  }
+
+  /// The receipt signing key file in effect (see ``receiptSigningKeyPath``).
+  public var effectiveReceiptSigningKeyPath: String {
+    if let receiptSigningKeyPath { return receiptSigningKeyPath }
+    let directory = (databasePath as NSString).deletingLastPathComponent
+    return directory.isEmpty ? "receipt-signing.key" : (directory as NSString).appendingPathComponent("receipt-signing.key")
   }
 
   /// The lock file that keeps a second daemon off a SQLite store: `<path>.lock` (see
@@ -153,6 +171,12 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     }
     if let store {
       do { _ = try StoreLocation(store) } catch { throw Problem(key: "store", rule: "sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (\(error))") }
+    }
+    guard (1...60).contains(treeHeadIntervalSeconds) else {
+      throw Problem(key: "treeHeadIntervalSeconds", rule: "must be between 1 and 60, got \(treeHeadIntervalSeconds)")
+    }
+    if let receiptSigningKeyPath, receiptSigningKeyPath.isEmpty || receiptSigningKeyPath.hasSuffix("/") {
+      throw Problem(key: "receiptSigningKeyPath", rule: "must name a file")
     }
     if secretKeyPath == nil {
       let local = endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://")

@@ -68,13 +68,21 @@ public struct AggregatorDaemon: Sendable {
         logger: logger
       )
     )
+    let signingKeyPath = configuration.effectiveReceiptSigningKeyPath
+    let (signingKey, created) = try ReceiptSigningKeyFile.readOrCreate(signingKeyPath)
+    if created {
+      logger.notice("created the receipt signing key", metadata: [
+        "log.key_path": "\(signingKeyPath)", "log.key_id": "\(signingKey.verifyingKey.keyID)",
+      ])
+    }
     let arrivalBell = NoticeBell()
     let ingest = ReportIngestService(
       database: database,
       rules: .init(yearOnYearJumpPercent: configuration.yearOnYearJumpPercent),
       logger: logger,
       metrics: metrics,
-      arrivalBell: arrivalBell
+      arrivalBell: arrivalBell,
+      signer: signingKey
     )
     let bell = NoticeBell()
     let server = GRPCServer(
@@ -84,6 +92,7 @@ public struct AggregatorDaemon: Sendable {
         RoundRelayService(database: database, bell: bell, arrivalBell: arrivalBell, logger: logger),
         RoundNoticesService(database: database, bell: bell, logger: logger),
         ArrivalStatusService(database: database, logger: logger, bell: arrivalBell),
+        SubmissionLogService(database: database, logger: logger),
         DiagnosticsService(role: "aggregator"),
       ]
     )
@@ -95,6 +104,9 @@ public struct AggregatorDaemon: Sendable {
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
       .init(service: keys),
       .init(service: status),
+      .init(service: TreeHeadSigner(
+        database: database, key: signingKey, interval: .seconds(configuration.treeHeadIntervalSeconds),
+        nowMicros: AggregatorDatabase.systemNowMicros, logger: logger)),
       .init(service: GRPCServerService(server: server)),
     ]
     if let address = configuration.dashboardAddress {

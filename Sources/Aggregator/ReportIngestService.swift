@@ -6,6 +6,7 @@ public import GRPCCore
 public import HiTechSchema
 import Logging
 import SwiftProtobuf
+public import TransparencyLog
 import ZeroMQTransport
 
 /// The aggregator's `ndrc.hitech.v1.ReportIngest` service.
@@ -32,6 +33,8 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
   let metrics: IngestMetrics
   /// Rung after every stored outcome, to wake this process's WatchArrivals streams.
   let arrivalBell: NoticeBell?
+  /// Signs every receipt's attestation (RECEIPTS.md); nil sends receipts unsigned.
+  let signer: LogSigningKey?
 
   public init(
     database: any IngestStore,
@@ -39,7 +42,8 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = AggregatorDatabase.systemNowMicros,
     metrics: IngestMetrics = .none,
-    arrivalBell: NoticeBell? = nil
+    arrivalBell: NoticeBell? = nil,
+    signer: LogSigningKey? = nil
   ) {
     self.database = database
     self.rules = rules
@@ -47,6 +51,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     self.now = now
     self.metrics = metrics
     self.arrivalBell = arrivalBell
+    self.signer = signer
   }
 
   // MARK: - RPCs
@@ -97,10 +102,10 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
       logger.info("submission answered", metadata: [
         "receipt.accession": "\(receipt.accessionNumber)", "receipt.status": "\(receipt.status.rawValue)",
       ])
-      return Ndrc_Hitech_V1_Receipt(receipt)
+      return Ndrc_Hitech_V1_Receipt(receipt, signer: signer)
     case .rejected(let receipt):
       logger.info("submission rejected", metadata: ["findings": "\(receipt.findings.count)"])
-      throw Self.rejection(receipt)
+      throw Self.rejection(receipt, signer: signer)
     case .conflict(let conflict):
       logger.info("submission conflicts with what is stored", metadata: ["rule": "\(conflict.ruleCode)"])
       let code: RPCError.Code =
@@ -146,7 +151,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     guard let receipt, receipt.reporterCode == reporter else {
       throw RPCError(code: .notFound, message: "No receipt of yours matches \(request.key.map { "\($0)" } ?? "")")
     }
-    return Ndrc_Hitech_V1_Receipt(receipt)
+    return Ndrc_Hitech_V1_Receipt(receipt, signer: signer)
   }
 
   public func listSubmissions(
@@ -167,7 +172,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
       )
     }
     var response = Ndrc_Hitech_V1_ListSubmissionsResponse()
-    response.receipts = page.receipts.map(Ndrc_Hitech_V1_Receipt.init)
+    response.receipts = page.receipts.map { Ndrc_Hitech_V1_Receipt($0, signer: signer) }
     response.nextPageToken = page.nextPageToken ?? ""
     return response
   }
@@ -250,11 +255,11 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
 
   /// A REJECTED submission: `invalidArgument` listing every finding, with the receipt in the
   /// trailing metadata `hitech-receipt-bin`.
-  static func rejection(_ receipt: StoredReceipt) -> RPCError {
+  static func rejection(_ receipt: StoredReceipt, signer: LogSigningKey? = nil) -> RPCError {
     let listed = receipt.findings.filter { $0.severity == .error }
       .map { "\($0.ruleCode) \($0.fieldPath): \($0.message)" }
     var metadata: Metadata = [:]
-    if let bytes: [UInt8] = try? Ndrc_Hitech_V1_Receipt(receipt).serializedBytes() {
+    if let bytes: [UInt8] = try? Ndrc_Hitech_V1_Receipt(receipt, signer: signer).serializedBytes() {
       metadata.addBinary(bytes, forKey: "hitech-receipt-bin")
     }
     return RPCError(

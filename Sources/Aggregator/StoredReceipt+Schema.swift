@@ -2,10 +2,12 @@ import AggregatorStore
 import Foundation
 import HiTechSchema
 import SwiftProtobuf
+import TransparencyLog
 
 extension Ndrc_Hitech_V1_Receipt {
-  /// The receipt a node receives for a stored submission.
-  init(_ stored: StoredReceipt) {
+  /// The receipt a node receives for a stored submission, its attestation signed by `signer`
+  /// (RECEIPTS.md §2).
+  init(_ stored: StoredReceipt, signer: LogSigningKey? = nil) {
     self.init()
     accessionNumber = stored.accessionNumber
     submissionID = stored.submissionId
@@ -19,6 +21,16 @@ extension Ndrc_Hitech_V1_Receipt {
     reporterCode = stored.reporterCode
     late = stored.late
     duplicateOfSubmissionID = stored.duplicateOfSubmissionId
+    logIndex = -1
+    if let attestation = stored.attestation {
+      let encoded = attestation.encoded
+      self.attestation = Data(encoded)
+      logIndex = attestation.logIndex
+      if let signer, let signed = try? signer.sign(encoded) {
+        signature = Data(signed.signature)
+        signingKeyID = signed.keyID
+      }
+    }
   }
 }
 

@@ -18,7 +18,7 @@
 /// - Schema migrations are versioned, recorded in the database, and never edited.
 ///
 /// The store is split by concern so that a component can ask for only what it uses.
-public protocol ReportStore: IngestStore, RegistryStore, RoundStore, ArrivalQueries, ArrivalLog, AuditTrail {
+public protocol ReportStore: IngestStore, RegistryStore, RoundStore, ArrivalQueries, ArrivalLog, SubmissionsLog, AuditTrail {
   /// Where the store is, for logs and messages: `sqlite:PATH` or `postgres://user@host:port/db`
   /// (never a password).
   var location: String { get }

@@ -1,3 +1,5 @@
+public import TransparencyLog
+
 /// A receipt exactly as stored: every field of submission.proto `Receipt`. Built from rows that
 /// are never updated, so asking again yields the same receipt, field for field.
 public struct StoredReceipt: Sendable, Hashable {
@@ -19,6 +21,10 @@ public struct StoredReceipt: Sendable, Hashable {
   public var late: Bool
   /// For a duplicate: the submission id under which the content was stored first; else empty.
   public var duplicateOfSubmissionId: String
+  /// What the centre attests and signs (RECEIPTS.md §2): for a stored revision its leaf of the
+  /// submissions log, for a duplicate its original's, for a refusal one not logged (log index
+  /// -1). Nil only for a revision stored before the log existed and not yet appended to it.
+  public var attestation: ReceiptAttestation?
 
   public init(
     accessionNumber: String,
@@ -32,7 +38,8 @@ public struct StoredReceipt: Sendable, Hashable {
     contentSHA256: [UInt8],
     reporterCode: String,
     late: Bool,
-    duplicateOfSubmissionId: String
+    duplicateOfSubmissionId: String,
+    attestation: ReceiptAttestation? = nil
   ) {
     self.accessionNumber = accessionNumber
     self.submissionId = submissionId
@@ -46,5 +53,6 @@ public struct StoredReceipt: Sendable, Hashable {
     self.reporterCode = reporterCode
     self.late = late
     self.duplicateOfSubmissionId = duplicateOfSubmissionId
+    self.attestation = attestation
   }
 }

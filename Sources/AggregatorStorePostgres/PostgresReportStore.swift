@@ -145,6 +145,8 @@ public final class PostgresReportStore: ReportStore, Sendable {
       // reaching the server, not for how long a busy server takes to apply the schema.
       try await client.withConnection { connection in
         try await PostgresSchema.migrate(connection, location: location, logger: logger)
+        // Revisions stored before the submissions log existed join it once, in the order stored.
+        _ = try await PostgresLog.catchUp(connection, logger)
       }
     } catch {
       throw Self.openingError(location, error)

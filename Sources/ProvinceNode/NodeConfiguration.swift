@@ -58,6 +58,14 @@ public struct NodeConfiguration: Sendable, Hashable {
   /// cancelled; the process exits (status 0) at most ``DaemonSupport/ShutdownDeadline/defaultMargin``
   /// later, whatever still runs.
   public var shutdownGraceSeconds: Int = 10
+  /// The centre's receipt signing keys (`.pub` files, RECEIPTS.md §4) the audit of the
+  /// submissions log checks signatures with; empty: the keys the aggregator lists at the first
+  /// audit are pinned in the spool (trust on first use).
+  public var receiptKeyPaths: [String] = []
+  /// Keys the centre has retired: what they signed still verifies, reported as retired.
+  public var retiredReceiptKeyPaths: [String] = []
+  /// How often the node audits the submissions log, in seconds (5 to 3600).
+  public var auditIntervalSeconds: Int = 30
 
   public init(
     reporterCode: String = "",
@@ -105,6 +113,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     fallbackEndpoints = scope.stringArray(forKey: "fallbackEndpoints", default: [])
     metricsPath = scope.string(forKey: "metricsPath")
     shutdownGraceSeconds = scope.int(forKey: "shutdownGraceSeconds", default: d.shutdownGraceSeconds)
+    receiptKeyPaths = scope.stringArray(forKey: "receiptKeys", default: [])
+    retiredReceiptKeyPaths = scope.stringArray(forKey: "retiredReceiptKeys", default: [])
+    auditIntervalSeconds = scope.int(forKey: "auditIntervalSeconds", default: d.auditIntervalSeconds)
     try validate()
   }
 
@@ -161,6 +172,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     }
     guard maxInFlight >= 1 && maxInFlight <= 64 else {
       throw Problem(key: "maxInFlight", rule: "must be between 1 and 64, got \(maxInFlight)")
+    }
+    guard auditIntervalSeconds >= 5 && auditIntervalSeconds <= 3600 else {
+      throw Problem(key: "auditIntervalSeconds", rule: "must be between 5 and 3600, got \(auditIntervalSeconds)")
     }
     guard shutdownGraceSeconds >= 1 && shutdownGraceSeconds <= 3600 else {
       throw Problem(key: "shutdownGraceSeconds", rule: "must be between 1 and 3600, got \(shutdownGraceSeconds)")

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import Synchronization
 public import UnixSignals
 import ZeroMQ
+import TransparencyLog
 import ZeroMQTransport
 
 /// The province node daemon: the spool, the outbox watcher, the sender, the round-notice
@@ -62,9 +63,21 @@ public struct NodeDaemon: Sendable {
       log: noticeLog,
       logger: logger
     )
-    let status = NodeStatusWriter(
+    let ledger = try LogAuditLedger(directory: (configuration.spoolDirectory as NSString).appendingPathComponent("audit"))
+    let auditor = LogAuditor(
+      endpoints: configuration.endpoints,
+      security: .curveClient(keyPair: keyPair, serverPublicKey: serverKey),
+      sentDirectory: spool.sentPath,
+      ledger: ledger,
+      configuredKeys: LogKeyRing(
+        try configuration.receiptKeyPaths.map { .init(key: try ReceiptSigningKeyFile.readPublicKey($0), retired: false) }
+          + configuration.retiredReceiptKeyPaths.map { .init(key: try ReceiptSigningKeyFile.readPublicKey($0), retired: true) }),
+      interval: .seconds(configuration.auditIntervalSeconds),
+      logger: logger)
+    var status = NodeStatusWriter(
       path: configuration.statusPath, configuration: configuration, spool: executor, state: state, logger: logger,
       notices: noticeLog)
+    status.audit = ledger
     let group = ServiceGroup(
       configuration: .init(
         services: [
@@ -72,6 +85,7 @@ public struct NodeDaemon: Sendable {
           .init(service: outbox),
           .init(service: sender),
           .init(service: notices),
+          .init(service: auditor),
         ],
         gracefulShutdownSignals: signals,
         logger: logger
@@ -217,6 +231,9 @@ public struct NodeStatus: Codable, Hashable, Sendable {
   /// The round notices heard last (at most ten), oldest first: opened, reminders naming the
   /// bases still missing, closed, results. Every notice is kept in `spool/notices/`.
   public var notices: [HeardNotice]?
+  /// The audit of the centre's submissions log (RECEIPTS.md): the tree head last verified,
+  /// the receipts proved included, and every alarm.
+  public var audit: LogAuditSummary? = nil
 
   /// The status in the Prometheus text exposition format, labelled with the reporter code.
   public var prometheusText: String {
@@ -240,6 +257,11 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     metric(
       "hitech_node_sender_stalled", "gauge",
       "1 when the node has moved nothing on for stall_after seconds while work is queued (see lastError and the log).", stalled ? 1 : 0)
+    if let audit {
+      metric("hitech_node_audit_alarms", "gauge", "Alarms of the submissions log audit: receipts or tree heads that do not verify (see hitech node status).", audit.alarms.count)
+      metric("hitech_node_audited_receipts", "gauge", "Receipts proved to be in the centre's submissions log.", audit.auditedReceipts)
+      metric("hitech_node_audited_tree_size", "gauge", "Size of the centre's submissions log at the tree head last verified.", Int(audit.treeSize ?? 0))
+    }
     if let lastProgressAt {
       lines.append("# HELP hitech_node_last_progress_timestamp_seconds When the node last moved its work on (a call ended, a pause or claim ended, or nothing was left to send), Unix time.")
       lines.append("# TYPE hitech_node_last_progress_timestamp_seconds gauge")
@@ -265,6 +287,8 @@ struct NodeStatusWriter: Service {
   /// The notices heard, for the status file.
   var notices: NoticeLog? = nil
   var interval: Duration = .seconds(2)
+  /// The submissions log audit's ledger, shown in the status.
+  var audit: LogAuditLedger?
   /// The stall the watchdog last logged (it logs a stall once, and its end).
   private let loggedStall = LoggedStall()
 
@@ -349,7 +373,8 @@ struct NodeStatusWriter: Service {
         lastReceipt: spoolStatus.lastReceipt,
         lastError: values.lastError ?? spoolStatus.lastError,
         lastErrorAt: values.lastErrorAt,
-        notices: notices?.recent
+        notices: notices?.recent,
+        audit: audit?.summary
       )
       if let path {
         let encoder = JSONEncoder()

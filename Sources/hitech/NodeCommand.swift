@@ -65,7 +65,8 @@ struct NodeCommand: AsyncParsableCommand {
         Exit status 1 when the configuration names no statusPath or the file is missing; 2 when
         the node is stalled (it has moved nothing on for stallAfterSeconds while work is queued)
         or its running status file has not been rewritten for 30 s (the node is hung or was
-        killed).
+        killed); 3 when the audit of the centre's submissions log raised an alarm (a receipt or a
+        signed tree head that does not verify: see spool/audit/ledger.json).
         """
     )
 
@@ -92,6 +93,12 @@ struct NodeCommand: AsyncParsableCommand {
           text += "  #\(notice.sequence)  \(at)\(notice.summary)\n"
         }
         FileHandle.standardError.write(Data(text.utf8))
+      }
+      if let alarms = status.audit?.alarms, !alarms.isEmpty {
+        for alarm in alarms { FileHandle.standardError.write(Data("AUDIT ALARM: \(alarm)\n".utf8)) }
+        FileHandle.standardError.write(
+          Data("the centre's receipts or submissions log did not verify (proto-schemas/RECEIPTS.md); keep spool/audit/ and tell the centre\n".utf8))
+        throw ExitCode(3)
       }
       if status.stalled {
         let since = status.stalledSince.map { " since \($0)" } ?? ""

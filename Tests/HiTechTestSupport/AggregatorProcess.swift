@@ -25,6 +25,8 @@ public final class AggregatorProcess: @unchecked Sendable {
   public var statusPath: String { directory.appendingPathComponent("status.json").path }
   public var configPath: String { directory.appendingPathComponent("aggregator.json").path }
   public var logPath: String { directory.appendingPathComponent("aggregator.log").path }
+  /// The receipt signing key (created by the daemon's first start; see RECEIPTS.md §4).
+  public var receiptSigningKeyPath: String { directory.appendingPathComponent("receipt-signing.key").path }
   public var serverPublicKeyPath: String { keysDirectory + "/aggregator.pub" }
   public func secretKeyPath(_ reporter: String) -> String { keysDirectory + "/\(reporter).key" }
   public func publicKeyPath(_ reporter: String) -> String { keysDirectory + "/\(reporter).pub" }
@@ -88,6 +90,8 @@ public final class AggregatorProcess: @unchecked Sendable {
       "statusPath": statusPath,
     ]
     if let store = self.store { scope["store"] = store }
+    // Aggregators of one store sign with one receipt key, so either answers the same receipt.
+    if let other { scope["receiptSigningKeyPath"] = other.receiptSigningKeyPath }
     scope.merge(configuration) { $1 }
     try JSONSerialization.data(withJSONObject: ["aggregator": scope]).write(to: URL(fileURLWithPath: configPath))
     if let other {

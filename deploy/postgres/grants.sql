@@ -20,9 +20,13 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"aggregator";
 --   submissions, submission_bytes, report_revisions, findings, audit_log: every Submit;
 --   round_steps, round_notices, audit_log: every round step the coordinator applies;
 --   arrival_events: written by the triggers on submissions and round_steps (they run as the
---   inserting role).
+--   inserting role);
+--   log_entries, log_subtrees: the submissions log, appended with every stored revision;
+--   log_tree_heads, log_signing_keys: the tree heads it signs and the keys it signs with
+--   (proto-schemas/RECEIPTS.md; retiring a key is the owner's `hitech receipt retire-key`).
 GRANT INSERT ON submissions, submission_bytes, report_revisions, findings, audit_log,
-  round_steps, round_notices, arrival_events TO :"aggregator";
+  round_steps, round_notices, arrival_events,
+  log_entries, log_subtrees, log_tree_heads, log_signing_keys TO :"aggregator";
 
 -- Row ids, event sequences and accession numbers (nextval only; setval needs UPDATE, which
 -- only the owner has, for `hitech store copy`).

@@ -119,6 +119,8 @@ public final class AggregatorDatabase: Sendable {
         message: "the database file \(path) was migrated by a newer version of this software; run that version")
     }
     try migrator.migrate(pool)
+    // Revisions stored before the submissions log existed join it once, in the order stored.
+    _ = try pool.write { db in try SQLiteLog.catchUp(db) }
   }
 
   /// Stops taking submissions, waits for the batches already queued to be decided, and closes

@@ -56,6 +56,7 @@ enum PostgresBatchIngest {
           Array(requests[segment]), firstIndex: segment.lowerBound, connection, nowMicros: nowMicros,
           faultInjector: faultInjector, logger)
       }
+      try await PostgresLog.finish(&results, connection, logger)
       try await connection.run("COMMIT", logger)
       return .committed(results)
     } catch {

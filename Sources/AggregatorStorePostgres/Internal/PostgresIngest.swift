@@ -73,6 +73,7 @@ enum PostgresIngest {
         try faultInjector?(index)
         results.append(try await decideInSavepoint(request, connection, nowMicros: nowMicros, location: location, logger))
       }
+      try await PostgresLog.finish(&results, connection, logger)
       try await connection.run("COMMIT", logger)
       return results
     } catch {

@@ -90,6 +90,7 @@ enum PostgresRows {
     case .accepted, .acceptedWithWarnings, .acceptedLate:
       break
     }
+    receipt.attestation = try await PostgresLog.attestation(connection, of: receipt, rowId: rowId, logger)
     return receipt
   }
 

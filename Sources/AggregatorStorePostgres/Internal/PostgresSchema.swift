@@ -22,6 +22,7 @@ enum PostgresSchema {
   static let migrations: [(name: String, sql: String)] = [
     ("v1", v1),
     ("v2-arrival-events", v2ArrivalEvents),
+    ("v3-submissions-log", v3SubmissionsLog),
   ]
 
   /// Serialises migrations of several aggregators starting at once (a transaction-level
@@ -357,6 +358,53 @@ enum PostgresSchema {
     CREATE TRIGGER arrival_events_append_only BEFORE UPDATE OR DELETE ON arrival_events
       FOR EACH ROW EXECUTE FUNCTION hitech_append_only();
     CREATE TRIGGER arrival_events_no_truncate BEFORE TRUNCATE ON arrival_events
+      FOR EACH STATEMENT EXECUTE FUNCTION hitech_append_only();
+    """
+
+  /// The SQLite store's v5-submissions-log (see there). The log's tail is appended under a
+  /// transaction-level advisory lock (``PostgresLog/tailLockKey``), so the aggregators sharing
+  /// the database append one after another, in commit order.
+  private static let v3SubmissionsLog = """
+    CREATE TABLE log_entries (
+      log_index BIGINT PRIMARY KEY CHECK (log_index >= 0),
+      submission_id TEXT NOT NULL UNIQUE REFERENCES submissions(submission_id),
+      leaf_hash BYTEA NOT NULL UNIQUE CHECK (length(leaf_hash) = 32),
+      attestation BYTEA NOT NULL
+    );
+    CREATE TABLE log_subtrees (
+      level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 63),
+      idx BIGINT NOT NULL CHECK (idx >= 0),
+      hash BYTEA NOT NULL CHECK (length(hash) = 32),
+      PRIMARY KEY (level, idx)
+    );
+    CREATE TABLE log_tree_heads (
+      id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      tree_size BIGINT NOT NULL CHECK (tree_size >= 0),
+      root_hash BYTEA NOT NULL CHECK (length(root_hash) = 32),
+      issued_at BIGINT NOT NULL,
+      encoded BYTEA NOT NULL,
+      key_id TEXT NOT NULL,
+      signature BYTEA NOT NULL
+    );
+    CREATE INDEX log_tree_heads_by_size ON log_tree_heads(tree_size, id);
+    CREATE TABLE log_signing_keys (
+      key_id TEXT PRIMARY KEY,
+      public_key BYTEA NOT NULL CHECK (length(public_key) = 32),
+      first_used_at BIGINT NOT NULL,
+      retired_at BIGINT
+    );
+
+    CREATE TRIGGER log_entries_append_only BEFORE UPDATE OR DELETE ON log_entries
+      FOR EACH ROW EXECUTE FUNCTION hitech_append_only();
+    CREATE TRIGGER log_entries_no_truncate BEFORE TRUNCATE ON log_entries
+      FOR EACH STATEMENT EXECUTE FUNCTION hitech_append_only();
+    CREATE TRIGGER log_subtrees_append_only BEFORE UPDATE OR DELETE ON log_subtrees
+      FOR EACH ROW EXECUTE FUNCTION hitech_append_only();
+    CREATE TRIGGER log_subtrees_no_truncate BEFORE TRUNCATE ON log_subtrees
+      FOR EACH STATEMENT EXECUTE FUNCTION hitech_append_only();
+    CREATE TRIGGER log_tree_heads_append_only BEFORE UPDATE OR DELETE ON log_tree_heads
+      FOR EACH ROW EXECUTE FUNCTION hitech_append_only();
+    CREATE TRIGGER log_tree_heads_no_truncate BEFORE TRUNCATE ON log_tree_heads
       FOR EACH STATEMENT EXECUTE FUNCTION hitech_append_only();
     """
 }

@@ -429,7 +429,7 @@ public nonisolated struct Ndrc_Hitech_V1_RoundStepEvent: Sendable {
 }
 
 /// One event of the arrival log.
-public nonisolated struct Ndrc_Hitech_V1_ArrivalEvent: @unchecked Sendable {
+public nonisolated struct Ndrc_Hitech_V1_ArrivalEvent: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -441,67 +441,64 @@ public nonisolated struct Ndrc_Hitech_V1_ArrivalEvent: @unchecked Sendable {
   /// before the log carried round steps keeps its row id as its sequence. A stream delivers an
   /// event only once every event with a lower sequence is committed, so resuming after the last
   /// sequence seen loses and repeats nothing.
-  public var sequence: Int64 {
-    get {_storage._sequence}
-    set {_uniqueStorage()._sequence = newValue}
-  }
+  public var sequence: Int64 = 0
 
   /// When the submission was stored (for a duplicate: this submission, not the original), or
   /// the round step applied: the aggregator's wall clock.
   public var observedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_storage._observedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_uniqueStorage()._observedAt = newValue}
+    get {_observedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_observedAt = newValue}
   }
   /// Returns true if `observedAt` has been explicitly set.
-  public var hasObservedAt: Bool {_storage._observedAt != nil}
+  public var hasObservedAt: Bool {self._observedAt != nil}
   /// Clears the value of `observedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearObservedAt() {_uniqueStorage()._observedAt = nil}
+  public mutating func clearObservedAt() {self._observedAt = nil}
 
   /// The receipt of the submission (status says accepted, duplicate, rejected, late); set for
   /// SUBMISSION.
   public var receipt: Ndrc_Hitech_V1_Receipt {
-    get {_storage._receipt ?? Ndrc_Hitech_V1_Receipt()}
-    set {_uniqueStorage()._receipt = newValue}
+    get {_receipt ?? Ndrc_Hitech_V1_Receipt()}
+    set {_receipt = newValue}
   }
   /// Returns true if `receipt` has been explicitly set.
-  public var hasReceipt: Bool {_storage._receipt != nil}
+  public var hasReceipt: Bool {self._receipt != nil}
   /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
-  public mutating func clearReceipt() {_uniqueStorage()._receipt = nil}
+  public mutating func clearReceipt() {self._receipt = nil}
 
   /// What the event says.
-  public var kind: Ndrc_Hitech_V1_ArrivalEventKind {
-    get {_storage._kind}
-    set {_uniqueStorage()._kind = newValue}
-  }
+  public var kind: Ndrc_Hitech_V1_ArrivalEventKind = .unspecified
 
   /// The round step; set for ROUND_STEP.
   public var roundStep: Ndrc_Hitech_V1_RoundStepEvent {
-    get {_storage._roundStep ?? Ndrc_Hitech_V1_RoundStepEvent()}
-    set {_uniqueStorage()._roundStep = newValue}
+    get {_roundStep ?? Ndrc_Hitech_V1_RoundStepEvent()}
+    set {_roundStep = newValue}
   }
   /// Returns true if `roundStep` has been explicitly set.
-  public var hasRoundStep: Bool {_storage._roundStep != nil}
+  public var hasRoundStep: Bool {self._roundStep != nil}
   /// Clears the value of `roundStep`. Subsequent reads from it will return its default value.
-  public mutating func clearRoundStep() {_uniqueStorage()._roundStep = nil}
+  public mutating func clearRoundStep() {self._roundStep = nil}
 
   /// The same instant on the round's calendar (the coordinator's clock, which a demonstration
   /// runs faster than real time; equal to `observed_at` when the round runs on real time):
   /// compare it with the round's `opens_at` and `deadline`. Unset when the round's calendar
   /// was never told to the aggregator.
   public var roundClockAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_storage._roundClockAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_uniqueStorage()._roundClockAt = newValue}
+    get {_roundClockAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_roundClockAt = newValue}
   }
   /// Returns true if `roundClockAt` has been explicitly set.
-  public var hasRoundClockAt: Bool {_storage._roundClockAt != nil}
+  public var hasRoundClockAt: Bool {self._roundClockAt != nil}
   /// Clears the value of `roundClockAt`. Subsequent reads from it will return its default value.
-  public mutating func clearRoundClockAt() {_uniqueStorage()._roundClockAt = nil}
+  public mutating func clearRoundClockAt() {self._roundClockAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _observedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _receipt: Ndrc_Hitech_V1_Receipt? = nil
+  fileprivate var _roundStep: Ndrc_Hitech_V1_RoundStepEvent? = nil
+  fileprivate var _roundClockAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Ask which bases are still missing.
@@ -990,102 +987,56 @@ nonisolated extension Ndrc_Hitech_V1_ArrivalEvent: SwiftProtobuf.Message, SwiftP
   public static let protoMessageName: String = _protobuf_package + ".ArrivalEvent"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}observed_at\0\u{1}receipt\0\u{2}\u{3}kind\0\u{3}round_step\0\u{3}round_clock_at\0\u{b}base\0\u{b}reporter\0\u{c}\u{4}\u{1}\u{c}\u{5}\u{1}")
 
-  fileprivate class _StorageClass {
-    var _sequence: Int64 = 0
-    var _observedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _receipt: Ndrc_Hitech_V1_Receipt? = nil
-    var _kind: Ndrc_Hitech_V1_ArrivalEventKind = .unspecified
-    var _roundStep: Ndrc_Hitech_V1_RoundStepEvent? = nil
-    var _roundClockAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _sequence = source._sequence
-      _observedAt = source._observedAt
-      _receipt = source._receipt
-      _kind = source._kind
-      _roundStep = source._roundStep
-      _roundClockAt = source._roundClockAt
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._sequence) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._observedAt) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._receipt) }()
-        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
-        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._roundStep) }()
-        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._roundClockAt) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._observedAt) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._roundStep) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._roundClockAt) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._sequence != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._sequence, fieldNumber: 1)
-      }
-      try { if let v = _storage._observedAt {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
-      try { if let v = _storage._receipt {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      } }()
-      if _storage._kind != .unspecified {
-        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 6)
-      }
-      try { if let v = _storage._roundStep {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-      } }()
-      try { if let v = _storage._roundClockAt {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.sequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.sequence, fieldNumber: 1)
     }
+    try { if let v = self._observedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 6)
+    }
+    try { if let v = self._roundStep {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._roundClockAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Ndrc_Hitech_V1_ArrivalEvent, rhs: Ndrc_Hitech_V1_ArrivalEvent) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._sequence != rhs_storage._sequence {return false}
-        if _storage._observedAt != rhs_storage._observedAt {return false}
-        if _storage._receipt != rhs_storage._receipt {return false}
-        if _storage._kind != rhs_storage._kind {return false}
-        if _storage._roundStep != rhs_storage._roundStep {return false}
-        if _storage._roundClockAt != rhs_storage._roundClockAt {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs._observedAt != rhs._observedAt {return false}
+    if lhs._receipt != rhs._receipt {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs._roundStep != rhs._roundStep {return false}
+    if lhs._roundClockAt != rhs._roundClockAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -238,7 +238,7 @@ public nonisolated struct Ndrc_Hitech_V1_Submission: Sendable {
 /// The aggregator's answer to a submission. Sent only after the report is durably stored
 /// (DESIGN.md §3 "Delivery"). Asking again (same submission_id, same content) returns the same
 /// receipt, byte for byte the same fields.
-public nonisolated struct Ndrc_Hitech_V1_Receipt: Sendable {
+public nonisolated struct Ndrc_Hitech_V1_Receipt: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -247,55 +247,116 @@ public nonisolated struct Ndrc_Hitech_V1_Receipt: Sendable {
   /// zero-padded sequence number, e.g. "HT-2025-00000042" for the 42nd report stored for
   /// report_year 2025. Assigned once per stored revision, never reused, increasing in order of
   /// storage within a year. Empty for REJECTED. For DUPLICATE, the number of the stored original.
-  public var accessionNumber: String = String()
+  public var accessionNumber: String {
+    get {_storage._accessionNumber}
+    set {_uniqueStorage()._accessionNumber = newValue}
+  }
 
   /// The submission_id of the submission this receipt answers.
-  public var submissionID: String = String()
+  public var submissionID: String {
+    get {_storage._submissionID}
+    set {_uniqueStorage()._submissionID = newValue}
+  }
 
   /// When the aggregator durably stored the submission (the aggregator's clock). For DUPLICATE,
   /// when the original was stored.
   public var receivedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_receivedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_receivedAt = newValue}
+    get {_storage._receivedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._receivedAt = newValue}
   }
   /// Returns true if `receivedAt` has been explicitly set.
-  public var hasReceivedAt: Bool {self._receivedAt != nil}
+  public var hasReceivedAt: Bool {_storage._receivedAt != nil}
   /// Clears the value of `receivedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearReceivedAt() {self._receivedAt = nil}
+  public mutating func clearReceivedAt() {_uniqueStorage()._receivedAt = nil}
 
   /// What happened.
-  public var status: Ndrc_Hitech_V1_ReceiptStatus = .unspecified
+  public var status: Ndrc_Hitech_V1_ReceiptStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
   /// The revision stored (equal to Submission.revision when accepted; of the original for
   /// DUPLICATE; 0 for REJECTED).
-  public var revision: Int32 = 0
+  public var revision: Int32 {
+    get {_storage._revision}
+    set {_uniqueStorage()._revision = newValue}
+  }
 
   /// Every finding of validation, errors and warnings, with override marks.
-  public var findings: [Ndrc_Hitech_V1_Finding] = []
+  public var findings: [Ndrc_Hitech_V1_Finding] {
+    get {_storage._findings}
+    set {_uniqueStorage()._findings = newValue}
+  }
 
   /// The base of the submission (copied for convenience).
-  public var baseID: String = String()
+  public var baseID: String {
+    get {_storage._baseID}
+    set {_uniqueStorage()._baseID = newValue}
+  }
 
   /// The year of the submission (copied for convenience).
-  public var reportYear: Int32 = 0
+  public var reportYear: Int32 {
+    get {_storage._reportYear}
+    set {_uniqueStorage()._reportYear = newValue}
+  }
 
   /// The content_sha256 as recomputed by the aggregator.
-  public var contentSha256: Data = Data()
+  public var contentSha256: Data {
+    get {_storage._contentSha256}
+    set {_uniqueStorage()._contentSha256 = newValue}
+  }
 
   /// The authenticated reporter (from the transport identity) that submitted.
-  public var reporterCode: String = String()
+  public var reporterCode: String {
+    get {_storage._reporterCode}
+    set {_uniqueStorage()._reporterCode = newValue}
+  }
 
   /// True when the submission arrived after the round's deadline (whatever the policy did).
-  public var late: Bool = false
+  public var late: Bool {
+    get {_storage._late}
+    set {_uniqueStorage()._late = newValue}
+  }
 
   /// For DUPLICATE: the submission_id under which the identical content was stored first.
-  public var duplicateOfSubmissionID: String = String()
+  public var duplicateOfSubmissionID: String {
+    get {_storage._duplicateOfSubmissionID}
+    set {_uniqueStorage()._duplicateOfSubmissionID = newValue}
+  }
+
+  /// The centre's signed attestation of what it stored (or refused): the canonical encoding of
+  /// RECEIPTS.md §2 (reporter, base, year, revision, submission id, content SHA-256, stored
+  /// status, accession number, received time, round-clock time, log index), exactly the bytes
+  /// signed, and for a stored report exactly the leaf of the submissions log. A DUPLICATE
+  /// carries its original's attestation. Check it offline with `hitech receipt verify`.
+  public var attestation: Data {
+    get {_storage._attestation}
+    set {_uniqueStorage()._attestation = newValue}
+  }
+
+  /// Ed25519 signature over `attestation` by the aggregator's receipt signing key.
+  public var signature: Data {
+    get {_storage._signature}
+    set {_uniqueStorage()._signature = newValue}
+  }
+
+  /// The id of that key (RECEIPTS.md §4: 16 hex digits of SHA-256 of the public key).
+  public var signingKeyID: String {
+    get {_storage._signingKeyID}
+    set {_uniqueStorage()._signingKeyID = newValue}
+  }
+
+  /// The attestation's index in the submissions log; -1 for REJECTED (not logged).
+  public var logIndex: Int64 {
+    get {_storage._logIndex}
+    set {_uniqueStorage()._logIndex = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _receivedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// The result of ValidateSubmission (a dry run that stores nothing), and the machine-readable
@@ -459,88 +520,174 @@ nonisolated extension Ndrc_Hitech_V1_Submission: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Ndrc_Hitech_V1_Receipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Receipt"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}accession_number\0\u{3}submission_id\0\u{3}received_at\0\u{1}status\0\u{1}revision\0\u{1}findings\0\u{3}base_id\0\u{3}report_year\0\u{3}content_sha256\0\u{3}reporter_code\0\u{1}late\0\u{3}duplicate_of_submission_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}accession_number\0\u{3}submission_id\0\u{3}received_at\0\u{1}status\0\u{1}revision\0\u{1}findings\0\u{3}base_id\0\u{3}report_year\0\u{3}content_sha256\0\u{3}reporter_code\0\u{1}late\0\u{3}duplicate_of_submission_id\0\u{1}attestation\0\u{1}signature\0\u{3}signing_key_id\0\u{3}log_index\0")
+
+  fileprivate class _StorageClass {
+    var _accessionNumber: String = String()
+    var _submissionID: String = String()
+    var _receivedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _status: Ndrc_Hitech_V1_ReceiptStatus = .unspecified
+    var _revision: Int32 = 0
+    var _findings: [Ndrc_Hitech_V1_Finding] = []
+    var _baseID: String = String()
+    var _reportYear: Int32 = 0
+    var _contentSha256: Data = Data()
+    var _reporterCode: String = String()
+    var _late: Bool = false
+    var _duplicateOfSubmissionID: String = String()
+    var _attestation: Data = Data()
+    var _signature: Data = Data()
+    var _signingKeyID: String = String()
+    var _logIndex: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _accessionNumber = source._accessionNumber
+      _submissionID = source._submissionID
+      _receivedAt = source._receivedAt
+      _status = source._status
+      _revision = source._revision
+      _findings = source._findings
+      _baseID = source._baseID
+      _reportYear = source._reportYear
+      _contentSha256 = source._contentSha256
+      _reporterCode = source._reporterCode
+      _late = source._late
+      _duplicateOfSubmissionID = source._duplicateOfSubmissionID
+      _attestation = source._attestation
+      _signature = source._signature
+      _signingKeyID = source._signingKeyID
+      _logIndex = source._logIndex
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.accessionNumber) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.submissionID) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._receivedAt) }()
-      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 5: try { try decoder.decodeSingularInt32Field(value: &self.revision) }()
-      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.findings) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.baseID) }()
-      case 8: try { try decoder.decodeSingularInt32Field(value: &self.reportYear) }()
-      case 9: try { try decoder.decodeSingularBytesField(value: &self.contentSha256) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.reporterCode) }()
-      case 11: try { try decoder.decodeSingularBoolField(value: &self.late) }()
-      case 12: try { try decoder.decodeSingularStringField(value: &self.duplicateOfSubmissionID) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._accessionNumber) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._submissionID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._receivedAt) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 5: try { try decoder.decodeSingularInt32Field(value: &_storage._revision) }()
+        case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._findings) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._baseID) }()
+        case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._reportYear) }()
+        case 9: try { try decoder.decodeSingularBytesField(value: &_storage._contentSha256) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._reporterCode) }()
+        case 11: try { try decoder.decodeSingularBoolField(value: &_storage._late) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._duplicateOfSubmissionID) }()
+        case 13: try { try decoder.decodeSingularBytesField(value: &_storage._attestation) }()
+        case 14: try { try decoder.decodeSingularBytesField(value: &_storage._signature) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._signingKeyID) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._logIndex) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.accessionNumber.isEmpty {
-      try visitor.visitSingularStringField(value: self.accessionNumber, fieldNumber: 1)
-    }
-    if !self.submissionID.isEmpty {
-      try visitor.visitSingularStringField(value: self.submissionID, fieldNumber: 2)
-    }
-    try { if let v = self._receivedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
-    }
-    if self.revision != 0 {
-      try visitor.visitSingularInt32Field(value: self.revision, fieldNumber: 5)
-    }
-    if !self.findings.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.findings, fieldNumber: 6)
-    }
-    if !self.baseID.isEmpty {
-      try visitor.visitSingularStringField(value: self.baseID, fieldNumber: 7)
-    }
-    if self.reportYear != 0 {
-      try visitor.visitSingularInt32Field(value: self.reportYear, fieldNumber: 8)
-    }
-    if !self.contentSha256.isEmpty {
-      try visitor.visitSingularBytesField(value: self.contentSha256, fieldNumber: 9)
-    }
-    if !self.reporterCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.reporterCode, fieldNumber: 10)
-    }
-    if self.late != false {
-      try visitor.visitSingularBoolField(value: self.late, fieldNumber: 11)
-    }
-    if !self.duplicateOfSubmissionID.isEmpty {
-      try visitor.visitSingularStringField(value: self.duplicateOfSubmissionID, fieldNumber: 12)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._accessionNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accessionNumber, fieldNumber: 1)
+      }
+      if !_storage._submissionID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._submissionID, fieldNumber: 2)
+      }
+      try { if let v = _storage._receivedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 4)
+      }
+      if _storage._revision != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._revision, fieldNumber: 5)
+      }
+      if !_storage._findings.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._findings, fieldNumber: 6)
+      }
+      if !_storage._baseID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._baseID, fieldNumber: 7)
+      }
+      if _storage._reportYear != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._reportYear, fieldNumber: 8)
+      }
+      if !_storage._contentSha256.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._contentSha256, fieldNumber: 9)
+      }
+      if !_storage._reporterCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reporterCode, fieldNumber: 10)
+      }
+      if _storage._late != false {
+        try visitor.visitSingularBoolField(value: _storage._late, fieldNumber: 11)
+      }
+      if !_storage._duplicateOfSubmissionID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._duplicateOfSubmissionID, fieldNumber: 12)
+      }
+      if !_storage._attestation.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._attestation, fieldNumber: 13)
+      }
+      if !_storage._signature.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._signature, fieldNumber: 14)
+      }
+      if !_storage._signingKeyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._signingKeyID, fieldNumber: 15)
+      }
+      if _storage._logIndex != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._logIndex, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Ndrc_Hitech_V1_Receipt, rhs: Ndrc_Hitech_V1_Receipt) -> Bool {
-    if lhs.accessionNumber != rhs.accessionNumber {return false}
-    if lhs.submissionID != rhs.submissionID {return false}
-    if lhs._receivedAt != rhs._receivedAt {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.revision != rhs.revision {return false}
-    if lhs.findings != rhs.findings {return false}
-    if lhs.baseID != rhs.baseID {return false}
-    if lhs.reportYear != rhs.reportYear {return false}
-    if lhs.contentSha256 != rhs.contentSha256 {return false}
-    if lhs.reporterCode != rhs.reporterCode {return false}
-    if lhs.late != rhs.late {return false}
-    if lhs.duplicateOfSubmissionID != rhs.duplicateOfSubmissionID {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._accessionNumber != rhs_storage._accessionNumber {return false}
+        if _storage._submissionID != rhs_storage._submissionID {return false}
+        if _storage._receivedAt != rhs_storage._receivedAt {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._revision != rhs_storage._revision {return false}
+        if _storage._findings != rhs_storage._findings {return false}
+        if _storage._baseID != rhs_storage._baseID {return false}
+        if _storage._reportYear != rhs_storage._reportYear {return false}
+        if _storage._contentSha256 != rhs_storage._contentSha256 {return false}
+        if _storage._reporterCode != rhs_storage._reporterCode {return false}
+        if _storage._late != rhs_storage._late {return false}
+        if _storage._duplicateOfSubmissionID != rhs_storage._duplicateOfSubmissionID {return false}
+        if _storage._attestation != rhs_storage._attestation {return false}
+        if _storage._signature != rhs_storage._signature {return false}
+        if _storage._signingKeyID != rhs_storage._signingKeyID {return false}
+        if _storage._logIndex != rhs_storage._logIndex {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -37,6 +37,7 @@ enum IngestTransaction {
               cause: error)))
       }
     }
+    try SQLiteLog.finish(&results, db: db)
     return results
   }
 

@@ -62,6 +62,7 @@ enum Rows {
     case .accepted, .acceptedWithWarnings, .acceptedLate:
       break
     }
+    receipt.attestation = try SQLiteLog.attestation(db, of: receipt, rowId: rowId)
     return receipt
   }
 

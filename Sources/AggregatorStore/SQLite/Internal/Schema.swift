@@ -21,6 +21,9 @@ enum Schema {
     migrator.registerMigration("v4-arrival-events") { db in
       try db.execute(sql: v4ArrivalEvents)
     }
+    migrator.registerMigration("v5-submissions-log") { db in
+      try db.execute(sql: v5SubmissionsLog)
+    }
     return migrator
   }
 
@@ -267,5 +270,53 @@ enum Schema {
     BEGIN SELECT RAISE(ABORT, 'arrival events are never edited'); END;
     CREATE TRIGGER arrival_events_no_delete BEFORE DELETE ON arrival_events
     BEGIN SELECT RAISE(ABORT, 'arrival events are never deleted'); END;
+    """
+
+  /// The submissions log (RECEIPTS.md): one leaf per stored revision with its attestation, the
+  /// perfect subtrees of the Merkle tree (level 0 are the leaf hashes), the signed tree heads and
+  /// the keys that signed them. Revisions stored before this migration are appended when the
+  /// store opens, in row order.
+  private static let v5SubmissionsLog = """
+    CREATE TABLE log_entries (
+      log_index INTEGER PRIMARY KEY NOT NULL CHECK (log_index >= 0),
+      submission_id TEXT NOT NULL UNIQUE REFERENCES submissions(submission_id),
+      leaf_hash BLOB NOT NULL UNIQUE CHECK (length(leaf_hash) = 32),
+      attestation BLOB NOT NULL
+    );
+    CREATE TABLE log_subtrees (
+      level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 63),
+      idx INTEGER NOT NULL CHECK (idx >= 0),
+      hash BLOB NOT NULL CHECK (length(hash) = 32),
+      PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE log_tree_heads (
+      id INTEGER PRIMARY KEY,
+      tree_size INTEGER NOT NULL CHECK (tree_size >= 0),
+      root_hash BLOB NOT NULL CHECK (length(root_hash) = 32),
+      issued_at INTEGER NOT NULL,
+      encoded BLOB NOT NULL,
+      key_id TEXT NOT NULL,
+      signature BLOB NOT NULL
+    );
+    CREATE INDEX log_tree_heads_by_size ON log_tree_heads(tree_size, id);
+    CREATE TABLE log_signing_keys (
+      key_id TEXT PRIMARY KEY NOT NULL,
+      public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+      first_used_at INTEGER NOT NULL,
+      retired_at INTEGER
+    );
+
+    CREATE TRIGGER log_entries_no_update BEFORE UPDATE ON log_entries
+    BEGIN SELECT RAISE(ABORT, 'the submissions log is never edited'); END;
+    CREATE TRIGGER log_entries_no_delete BEFORE DELETE ON log_entries
+    BEGIN SELECT RAISE(ABORT, 'the submissions log is never edited'); END;
+    CREATE TRIGGER log_subtrees_no_update BEFORE UPDATE ON log_subtrees
+    BEGIN SELECT RAISE(ABORT, 'the submissions log is never edited'); END;
+    CREATE TRIGGER log_subtrees_no_delete BEFORE DELETE ON log_subtrees
+    BEGIN SELECT RAISE(ABORT, 'the submissions log is never edited'); END;
+    CREATE TRIGGER log_tree_heads_no_update BEFORE UPDATE ON log_tree_heads
+    BEGIN SELECT RAISE(ABORT, 'signed tree heads are never edited'); END;
+    CREATE TRIGGER log_tree_heads_no_delete BEFORE DELETE ON log_tree_heads
+    BEGIN SELECT RAISE(ABORT, 'signed tree heads are never edited'); END;
     """
 }
