@@ -31,6 +31,7 @@ final class WatchHarness: Sendable {
       let bell = NoticeBell()
       return [
         ReportIngestService(database: database, logger: logger, arrivalBell: bell),
+        RoundRelayService(database: database, bell: NoticeBell(), arrivalBell: bell, logger: logger),
         // A long poll: new events must come from the bell (or a later poll, which only delays).
         ArrivalStatusService(database: database, logger: logger, bell: bell, pollInterval: .seconds(30)),
       ]
@@ -88,6 +89,45 @@ func nthSubmission(_ reporter: String, _ n: Int) throws -> Ndrc_Hitech_V1_Submis
 
 @Suite("ArrivalStatus.WatchArrivals on the aggregator")
 struct WatchArrivalsTests {
+  @Test("round steps are in the feed as they are applied: a reporter sees them beside its own arrivals, dated on the round's calendar", .timeLimit(.minutes(2)))
+  func roundSteps() async throws {
+    let harness = try await WatchHarness(identities: ["110000", "440300", "coordinator:central"])
+    try await harness.run { client in
+      let relay = Ndrc_Hitech_V1_RoundRelay.Client(wrapping: client("coordinator:central"))
+      let mine = Watch(client("110000"), watchRequest(), count: 3)
+      _ = try await mine.started.value
+      let started = ContinuousClock.now
+      var reminder = Ndrc_Hitech_V1_ApplyRoundStepRequest()
+      reminder.stepID = "2025/reminder/259200s"
+      reminder.round.reportYear = 2025
+      reminder.round.state = .open
+      reminder.round.latePolicy = .acceptMarkLate
+      reminder.reminder = .init()
+      reminder.calendarNow = Google_Protobuf_Timestamp(seconds: 1_741_564_800)  // 2025-03-10 on the round's calendar
+      reminder.calendarSpeed = 86_400
+      _ = try await relay.applyRoundStep(reminder)
+      _ = try await Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client("440300")).submit(try nthSubmission("440300", 0))
+      _ = try await Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client("110000")).submit(try nthSubmission("110000", 0))
+      var closing = reminder
+      closing.stepID = "2025/closed"
+      closing.round.state = .closed
+      closing.closed = .init()
+      _ = try await relay.applyRoundStep(closing)
+
+      let events = try await mine.events.value
+      // Woken by the relay's and the ingest's rings, not by the 30-second poll.
+      #expect(ContinuousClock.now - started < .seconds(25))
+      #expect(events.map(\.kind) == [.roundStep, .submission, .roundStep])
+      #expect(events[0].roundStep.kind == .reminded && events[0].roundStep.stepID == "2025/reminder/259200s")
+      #expect(events[0].roundStep.reportYear == 2025 && events[0].roundStep.state == .open)
+      #expect(events[0].roundClockAt.seconds == 1_741_564_800)
+      #expect(events[1].receipt.submissionID == "110000-0")
+      #expect(events[1].hasRoundClockAt && events[1].roundClockAt.seconds >= 1_741_564_800)
+      #expect(events[2].roundStep.kind == .closed && events[2].roundStep.state == .closed)
+      #expect(zip(events, events.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
+    }
+  }
+
   @Test("a subscriber sees every arrival of concurrent nodes in order, and across a reconnect misses and repeats none", .timeLimit(.minutes(3)))
   func concurrentArrivalsAcrossReconnect() async throws {
     let harness = try await WatchHarness()
