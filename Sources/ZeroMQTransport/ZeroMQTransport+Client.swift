@@ -12,7 +12,8 @@ extension ZeroMQTransport {
   /// client is needed; RPCs started before it wait for it. The socket reconnects by itself:
   /// when the server is unreachable, RPCs fail fast with `unavailable` (or wait, with
   /// `waitForReady`), RPCs in flight on a lost connection fail with `unavailable`, and new
-  /// RPCs succeed as soon as the server is back. A refused CURVE key gives `unauthenticated`.
+  /// RPCs succeed as soon as the server is back. A refused CURVE key gives `unauthenticated`;
+  /// the socket keeps trying the handshake, and new RPCs succeed once the server admits the key.
   ///
   /// One endpoint per client: a DEALER spreads messages over all its connections, which would
   /// split a stream between servers. For several servers, make one client per endpoint.

@@ -373,6 +373,42 @@ struct TransportSecurityTests {
     }
   }
 
+  @Test("a client refused at first gets through once its key is allowed")
+  func keyAllowedLater() async throws {
+    let allowList = CurveAllowList([provinceA.publicKey: "110000"])
+    let security = ZeroMQTransport.Security.curveServer(keyPair: serverKeys, policy: allowList)
+    try await withEchoServer(security: security) { endpoint in
+      try await withEchoClient(
+        endpoint: endpoint,
+        security: .curveClient(keyPair: stranger, serverPublicKey: serverKeys.publicKey)
+      ) { client in
+        do {
+          _ = try await client.get("whoami", timeout: .seconds(5))
+          Issue.record("a call with an unlisted key succeeded")
+        } catch let error as RPCError {
+          #expect(error.code == .unauthenticated)
+          #expect(error.message.contains(stranger.publicKey.z85))
+        }
+
+        // Retries meanwhile are refused again, and calls keep failing the same way.
+        try await Task.sleep(for: .milliseconds(500))
+        let again = await rpcCode { _ = try await client.get("whoami", timeout: .seconds(5)) }
+        #expect(again == .unauthenticated)
+
+        allowList.allow(stranger.publicKey, as: "990000")
+        // The client reconnects by itself; calls until then still fail fast.
+        let clock = ContinuousClock()
+        let giveUp = clock.now.advanced(by: .seconds(20))
+        var reply: String?
+        while reply == nil, clock.now < giveUp {
+          reply = try? await client.get("whoami", timeout: .seconds(2))
+          if reply == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(reply == "990000")
+      }
+    }
+  }
+
   @Test("a client without a key never reaches a handler")
   func noKey() async throws {
     try await withEchoServer(security: security) { endpoint in

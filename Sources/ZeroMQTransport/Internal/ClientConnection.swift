@@ -78,6 +78,12 @@ private final class ClientSocketLoop: SocketLoop {
   private var connectionState = ConnectionState.connecting
   private var streams: [UInt64: Record] = [:]
   private var outbound = OutboundQueue()
+  /// This client's CURVE public key, named when the server refuses it.
+  private let publicKey: CurveKey?
+  /// When to connect again after the server refused this client's key: libzmq treats a ZAP
+  /// refusal as a protocol error and never reconnects that endpoint by itself.
+  private var reconnectDue: ContinuousClock.Instant?
+  private var reconnectDelay: Duration
 
   init(
     endpoint: String,
@@ -89,6 +95,7 @@ private final class ClientSocketLoop: SocketLoop {
     self.configuration = configuration
     self.commands = commands
     self.logger = configuration.logger
+    self.reconnectDelay = configuration.reconnectInterval
     logger[metadataKey: "zmq.endpoint"] = "\(endpoint)"
 
     let context = try ZMQContext()
@@ -106,8 +113,9 @@ private final class ClientSocketLoop: SocketLoop {
     try socket.set(.maxMessageSize(Int64(configuration.maxResponseMessageBytes) * 2 + 65_536))
     switch security.mode {
     case .plaintext:
-      break
+      publicKey = nil
     case .curveClient(let keyPair, let serverPublicKey):
+      publicKey = keyPair.publicKey
       try socket.set(.curvePublicKey(keyPair.publicKey))
       try socket.set(.curveSecretKey(keyPair.secretKey))
       try socket.set(.curveServerKey(serverPublicKey))
@@ -133,7 +141,7 @@ private final class ClientSocketLoop: SocketLoop {
     while stopRequest == nil {
       poller.setEvents(outbound.isEmpty ? .readable : [.readable, .writable], at: socketIndex)
       do {
-        try poller.poll(timeout: nil)
+        try poller.poll(timeout: reconnectDue.map { max(.zero, ContinuousClock.now.duration(to: $0)) })
       } catch {
         logger.error("zmq_poll failed; the client socket thread stops", metadata: ["error": "\(error)"])
         break
@@ -154,6 +162,9 @@ private final class ClientSocketLoop: SocketLoop {
           if event.kind == .disconnected { receiveAvailable() }
           handle(event)
         }
+      }
+      if let due = reconnectDue, ContinuousClock.now >= due {
+        reconnect()
       }
       flushPending()
     }
@@ -220,16 +231,20 @@ private final class ClientSocketLoop: SocketLoop {
   private func handle(_ event: ZMQSocketEvent) {
     logger.debug("socket event", metadata: ["zmq.event": "\(event)"])
     if event.kind == .handshakeSucceeded {
+      reconnectDue = nil
+      reconnectDelay = configuration.reconnectInterval
       becomeReady()
     } else if event.kind == .disconnected {
       // A connection that never completed its handshake has already reported why it failed.
       guard case .ready = connectionState else { return }
       becomeFailed(RPCError(code: .unavailable, message: "Lost the connection to \(endpoint); reconnecting."))
     } else if event.kind == .handshakeFailedAuth {
+      let key = publicKey.map { " \($0.z85)" } ?? ""
       becomeFailed(RPCError(
         code: .unauthenticated,
-        message: "The server at \(endpoint) refused this client's key (ZAP status \(event.value))."
+        message: "The server at \(endpoint) refused this client's key\(key) (ZAP status \(event.value))."
       ))
+      scheduleReconnect()
     } else if event.kind == .handshakeFailedProtocol || event.kind == .handshakeFailedNoDetail {
       becomeFailed(RPCError(
         code: .unavailable,
@@ -239,6 +254,29 @@ private final class ClientSocketLoop: SocketLoop {
       // Keep a more specific failure (a refused key) until a handshake succeeds.
       if case .failed = connectionState { return }
       becomeFailed(RPCError(code: .unavailable, message: "Cannot connect to \(endpoint); retrying."))
+    }
+  }
+
+  /// Tries the handshake again later, so that a key registered after a refusal gets in.
+  private func scheduleReconnect() {
+    guard reconnectDue == nil else { return }
+    // Never sooner than 10 ms, so that a zero interval cannot make the thread spin.
+    reconnectDue = ContinuousClock.now.advanced(by: max(reconnectDelay, .milliseconds(10)))
+    let limit = max(configuration.reconnectInterval, configuration.reconnectIntervalMax)
+    reconnectDelay = min(reconnectDelay * 2, limit)
+  }
+
+  private func reconnect() {
+    reconnectDue = nil
+    logger.debug("connecting again after the server refused this client's key")
+    // The refused connection's session has ended; dropping the endpoint first makes sure no
+    // second connection to the same server can exist.
+    try? socket.disconnect(endpoint)
+    do {
+      try socket.connect(endpoint)
+    } catch {
+      logger.error("reconnecting failed", metadata: ["error": "\(error)"])
+      scheduleReconnect()
     }
   }
 
