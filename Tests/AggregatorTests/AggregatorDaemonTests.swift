@@ -44,6 +44,33 @@ struct AggregatorDaemonTests {
     #expect(status?["committedSubmissions"] as? Int == 2)
   }
 
+  @Test("a node that connected before its key was registered gets through once it is")
+  func nodeConnectedBeforeRegistration() async throws {
+    let aggregator = try AggregatorProcess(reporters: ["110000"])
+    try await aggregator.start()
+    let keys = aggregator.directory.appendingPathComponent("keys").path
+    let late = try DaemonSupportKeys.generate(name: "310000", in: keys)
+    let receipt = try await aggregator.withNode(as: "310000", keys: late.keyPair) { client in
+      let ingest = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: client)
+      let submission = try SampleSubmissions.submission(base: "SAMPLE-310000-01")
+      var options = CallOptions.defaults
+      options.timeout = .seconds(5)
+      let refused = await code { _ = try await ingest.submit(submission, options: options) }
+      #expect(refused == .unauthenticated)
+      try aggregator.runCLI(["registry", "register-key", "--reporter", "310000", "--public-key", late.publicKeyPath])
+      // The same client, never restarted, is admitted once the daemon has reloaded its keys.
+      let clock = ContinuousClock()
+      let giveUp = clock.now.advanced(by: .seconds(20))
+      while clock.now < giveUp {
+        if let receipt = try? await ingest.submit(submission, options: options) { return receipt }
+        try await Task.sleep(for: .milliseconds(200))
+      }
+      return try await ingest.submit(submission, options: options)
+    }
+    #expect(receipt.reporterCode == "310000")
+    #expect(aggregator.terminate() == 0)
+  }
+
   @Test("kill -9 right after a receipt: the report is stored, across many iterations")
   func killNineDurability() async throws {
     let aggregator = try AggregatorProcess(reporters: ["110000"])
