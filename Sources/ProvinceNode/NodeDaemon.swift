@@ -58,7 +58,7 @@ public struct NodeDaemon: Sendable {
     let outbox = OutboxService(watcher: watcher, spool: executor, wake: wake, state: state, logger: logger)
     let noticeLog = try NoticeLog(directory: (configuration.spoolDirectory as NSString).appendingPathComponent("notices"))
     let notices = NoticeListener(
-      endpoint: configuration.aggregatorEndpoint,
+      endpoints: configuration.endpoints,
       security: .curveClient(keyPair: keyPair, serverPublicKey: serverKey),
       log: noticeLog,
       logger: logger

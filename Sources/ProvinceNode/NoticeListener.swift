@@ -12,7 +12,9 @@ import ZeroMQTransport
 /// `<spool>/notices/` for the clerks; the highest kept sequence is where the node resumes after
 /// a reconnect or a restart, so no notice is lost or handled twice.
 struct NoticeListener: Service {
-  let endpoint: String
+  /// The aggregator endpoints, the primary first (the node's `aggregatorEndpoint` and
+  /// `fallbackEndpoints`): after a failure the listener moves on to the next one, as the sender does.
+  let endpoints: [String]
   let security: ZeroMQTransport.Security
   let log: NoticeLog
   let logger: Logger
@@ -20,16 +22,32 @@ struct NoticeListener: Service {
   var maxBackoff: Duration = .seconds(60)
 
   func run() async throws {
-    let transport = ZeroMQTransport.Client(endpoint: endpoint, security: security)
     try? await cancelWhenGracefulShutdown {
-      try await withGRPCClient(transport: transport) { grpc in
-        await listen(Ndrc_Hitech_V1_RoundNotices.Client(wrapping: grpc))
+      var index = 0
+      var backoff = initialBackoff
+      while !Task.isCancelled {
+        let endpoint = endpoints[index % endpoints.count]
+        let transport = ZeroMQTransport.Client(endpoint: endpoint, security: security)
+        let answered = try await withGRPCClient(transport: transport) { grpc in
+          await listen(Ndrc_Hitech_V1_RoundNotices.Client(wrapping: grpc), endpoint: endpoint)
+        }
+        if Task.isCancelled { break }
+        if answered { backoff = initialBackoff }
+        if endpoints.count > 1 {
+          index += 1
+          logger.notice("round notices: trying the next aggregator endpoint", metadata: ["zmq.endpoint": "\(endpoints[index % endpoints.count])"])
+        }
+        let jitter = Double.random(in: 0.5...1.0)
+        try? await Task.sleep(for: backoff * jitter)
+        backoff = min(backoff * 2, maxBackoff)
       }
     }
   }
 
-  private func listen(_ client: Ndrc_Hitech_V1_RoundNotices.Client<ZeroMQTransport.Client>) async {
-    var backoff = initialBackoff
+  /// Subscribes again and again while the endpoint answers; returns after a failure (whether
+  /// any notice stream was answered first), so the caller backs off and moves on.
+  private func listen(_ client: Ndrc_Hitech_V1_RoundNotices.Client<ZeroMQTransport.Client>, endpoint: String) async -> Bool {
+    var answered = false
     while !Task.isCancelled {
       var request = Ndrc_Hitech_V1_SubscribeRequest()
       request.afterSequence = log.lastSequence
@@ -40,7 +58,7 @@ struct NoticeListener: Service {
             logger.info("\(NoticeLog.describe(notice))", metadata: ["notice.sequence": "\(notice.sequence)"])
           }
         }
-        backoff = initialBackoff
+        answered = true
         // The server ended the stream cleanly (it does so periodically): resubscribe.
         continue
       } catch let error as RPCError where error.code == .outOfRange {
@@ -48,21 +66,19 @@ struct NoticeListener: Service {
           "the aggregator has no notice after the last one kept here; listening from its first notice",
           metadata: ["notice.sequence": "\(log.lastSequence)", "error": "\(error.message)"])
         log.forgetPosition()
+        answered = true
         continue
       } catch {
-        if Task.isCancelled { break }
-        logger.notice("round notices unavailable; retrying", metadata: ["error": "\(error)", "retry.in": "\(backoff)"])
+        if !Task.isCancelled {
+          logger.notice("round notices unavailable; retrying", metadata: ["error": "\(error)", "zmq.endpoint": "\(endpoint)"])
+        }
+        return answered
       }
-      let jitter = Double.random(in: 0.5...1.0)
-      try? await Task.sleep(for: backoff * jitter)
-      backoff = min(backoff * 2, maxBackoff)
     }
+    return answered
   }
 }
 
-/// The notices a node kept: one JSON file per notice (proto3 JSON of `RoundNotice`), named
-/// `<sequence, 12 digits>-<kind>-<report year>.json`, written atomically. The highest sequence
-/// among the files is where listening resumes.
 final class NoticeLog: @unchecked Sendable {
   let directory: String
   private let lock = NSLock()

@@ -108,4 +108,25 @@ struct NodeNoticesTests {
     #expect(command.output.contains("reminder for round 2026"))
     #expect(node.terminate() == 0)
   }
+
+  @Test("round notices follow the endpoint list: a dead first endpoint, the fallback serves them", .timeLimit(.minutes(3)))
+  func noticesThroughTheFallback() async throws {
+    let aggregator = try await AggregatorUnderTest(reporters: ["110000"], years: [2025])
+    let coordinator = try CurveKeyFile.generate(name: "coordinator", in: aggregator.keysDirectory)
+    try aggregator.runCLI([
+      "registry", "register-key", "--role", "coordinator", "--name", "central", "--public-key", coordinator.publicKeyPath,
+    ])
+    try await aggregator.start(answeringAs: "110000")
+    defer { aggregator.terminate() }
+    let dead = try AggregatorUnderTest.unusedLoopbackEndpoint()
+    let node = try NodeUnderTest(
+      reporter: "110000", aggregator: aggregator,
+      extra: ["aggregatorEndpoint": dead, "fallbackEndpoints": [aggregator.endpoint]])
+    try node.start()
+    _ = try await apply(aggregator, coordinator: coordinator.keyPair, step: "2026/opened", state: .open, .opened(.init()))
+    let kept = try await waitForNotices(node, count: 1)
+    #expect(kept.count == 1 && kept[0].hasSuffix("-opened-2026.json"))
+    #expect(node.log().contains("round notices: trying the next aggregator endpoint"))
+    #expect(node.terminate() == 0)
+  }
 }
