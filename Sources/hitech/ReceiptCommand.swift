@@ -2,17 +2,75 @@ import AggregatorStore
 import ArgumentParser
 import DaemonSupport
 import Foundation
+import GRPCCore
 import HiTechSchema
 import SwiftProtobuf
 import TransparencyLog
+import ZeroMQ
+import ZeroMQTransport
 
 /// `hitech receipt`: checking what the centre signed, offline.
 struct ReceiptCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "receipt",
     abstract: "Signed receipts (proto-schemas/RECEIPTS.md): verify one offline, manage the signing keys.",
-    subcommands: [Verify.self, NewKey.self, Keys.self, RetireKey.self]
+    subcommands: [Verify.self, Prove.self, NewKey.self, Keys.self, RetireKey.self]
   )
+
+  struct Prove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Fetch the proof that a receipt is in the centre's signed submissions log.",
+      discussion: """
+        Asks the aggregator (as the node does, with the node's CURVE key) for its latest signed
+        tree head and the inclusion proof of the receipt's leaf, checks both, and writes them
+        beside the receipt as RECEIPT.proof.json (proto3 JSON: `treeHead`, a SignedTreeHead,
+        and `inclusionProof`, an InclusionProof). With the receipt, its report file and the
+        centre's public key, anyone can then check offline (`hitech receipt verify`, or
+        proto-schemas/RECEIPTS.md §5 in any language) that the centre logged exactly this report.
+        """
+    )
+    @Argument(help: "The receipt file (sent/NAME.receipt.json).") var receipt: String
+    @Option(help: "The aggregator's endpoint.") var endpoint: String = "tcp://127.0.0.1:7400"
+    @Option(help: "The aggregator's CURVE public key file.") var serverKey: String
+    @Option(help: "This node's CURVE secret key file (mode 0600).") var secretKey: String
+    @Option(name: .customLong("key"), help: "The centre's receipt public key file(s) to check the tree head with.")
+    var keys: [String] = []
+    @Option(help: "Where to write the bundle (default: RECEIPT.proof.json).") var out: String?
+
+    func run() async throws {
+      guard let data = FileManager.default.contents(atPath: receipt) else { throw ValidationError("\(receipt): cannot read the file") }
+      let parsed = try Ndrc_Hitech_V1_Receipt(jsonUTF8Data: data)
+      guard parsed.logIndex >= 0, !parsed.attestation.isEmpty else {
+        throw ValidationError("\(receipt): the receipt names no leaf of the log (a refusal, or from a centre that does not sign)")
+      }
+      let attestation = try ReceiptAttestation(encoded: Array(parsed.attestation))
+      let ring = LogKeyRing(try keys.map { .init(key: try ReceiptSigningKeyFile.readPublicKey($0), retired: false) })
+      let transport = ZeroMQTransport.Client(
+        endpoint: endpoint,
+        security: .curveClient(
+          keyPair: try CurveKeyFile.readKeyPair(secretKeyPath: secretKey), serverPublicKey: try CurveKeyFile.readPublicKey(serverKey)))
+      var options = CallOptions.defaults
+      options.timeout = .seconds(30)
+      let bundle = try await withGRPCClient(transport: transport) { grpc in
+        let client = Ndrc_Hitech_V1_SubmissionLog.Client(wrapping: grpc)
+        let head = try await client.getSignedTreeHead(Ndrc_Hitech_V1_GetSignedTreeHeadRequest(), options: options)
+        var request = Ndrc_Hitech_V1_GetInclusionProofRequest()
+        request.logIndex = attestation.logIndex
+        request.treeSize = head.treeSize
+        return ProofBundle(head: head, inclusion: try await client.getInclusionProof(request, options: options))
+      }
+      if !ring.entries.isEmpty {
+        let problems = bundle.check(attestation: attestation, keys: ring)
+        guard problems.isEmpty else {
+          for problem in problems { print("problem: \(problem)") }
+          throw ExitCode(1)
+        }
+      }
+      let path = out ?? receipt + ".proof.json"
+      try bundle.write(path)
+      print("leaf \(attestation.logIndex) of the signed tree of \(bundle.head.treeSize) leaves: \(path)")
+    }
+  }
 
   struct NewKey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -92,6 +150,8 @@ struct ReceiptCommand: AsyncParsableCommand {
     @Option(name: .customLong("retired-key"), help: "A public key the centre has retired; repeatable.")
     var retiredKeys: [String] = []
     @Option(help: "The report message file the receipt answers (.json or .pb).") var report: String?
+    @Option(help: "A proof bundle made by `hitech receipt prove` (default: RECEIPT.proof.json when there is one): also check that the receipt is in the signed log.")
+    var proof: String?
 
     func run() async throws {
       let ring: LogKeyRing
@@ -146,9 +206,63 @@ struct ReceiptCommand: AsyncParsableCommand {
       if let reportPath {
         print("report: \(reportPath) \(contentHash.map { MerkleHash($0)!.hex } ?? "")")
       }
-      for problem in result.problems { print("problem: \(problem)") }
-      guard result.isValid else { throw ExitCode(1) }
+      var problems = result.problems
+      let bundlePath = proof ?? (FileManager.default.fileExists(atPath: receipt + ".proof.json") ? receipt + ".proof.json" : nil)
+      if let bundlePath, let attestation = result.attestation {
+        do {
+          let bundle = try ProofBundle.read(bundlePath)
+          problems += bundle.check(attestation: attestation, keys: ring)
+          if problems.isEmpty {
+            print("log: leaf \(attestation.logIndex) of the signed tree of \(bundle.head.treeSize) leaves (root \(MerkleHash(bundle.head.rootHash)?.hex ?? "?"))")
+          }
+        } catch {
+          problems.append("proof: \(bundlePath): \(error)")
+        }
+      }
+      for problem in problems { print("problem: \(problem)") }
+      guard problems.isEmpty, result.verdict?.isValid == true else { throw ExitCode(1) }
       print("verified")
     }
+  }
+}
+
+/// A signed tree head and the inclusion proof of one receipt's leaf in it, as a JSON file.
+struct ProofBundle {
+  var head: Ndrc_Hitech_V1_SignedTreeHead
+  var inclusion: Ndrc_Hitech_V1_InclusionProof
+
+  static func read(_ path: String) throws -> ProofBundle {
+    guard let data = FileManager.default.contents(atPath: path),
+      let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let head = object["treeHead"], let inclusion = object["inclusionProof"]
+    else { throw ValidationError("not a proof bundle (treeHead, inclusionProof)") }
+    return ProofBundle(
+      head: try Ndrc_Hitech_V1_SignedTreeHead(jsonUTF8Data: try JSONSerialization.data(withJSONObject: head)),
+      inclusion: try Ndrc_Hitech_V1_InclusionProof(jsonUTF8Data: try JSONSerialization.data(withJSONObject: inclusion)))
+  }
+
+  func write(_ path: String) throws {
+    let text = "{\n  \"treeHead\": \(try head.jsonString()),\n  \"inclusionProof\": \(try inclusion.jsonString())\n}\n"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+  }
+
+  /// Every way the bundle fails to prove `attestation` in a tree head signed by `keys`.
+  func check(attestation: ReceiptAttestation, keys: LogKeyRing) -> [String] {
+    var problems: [String] = []
+    let verdict = keys.verify(SignedStatement(encoded: Array(head.encoded), keyID: head.signingKeyID, signature: Array(head.signature)))
+    if !verdict.isValid { problems.append("treeHead: its signature does not verify (\(verdict))") }
+    guard let decoded = try? TreeHead(encoded: Array(head.encoded)), decoded.treeSize == head.treeSize,
+      decoded.rootHash.bytes == Array(head.rootHash)
+    else { return problems + ["treeHead: its fields are not what was signed"] }
+    if Array(inclusion.attestation) != attestation.encoded { problems.append("inclusionProof: its leaf is not this receipt's attestation") }
+    let path = inclusion.path.compactMap { MerkleHash($0) }
+    if path.count != inclusion.path.count
+      || !MerkleTree.verifyInclusion(
+        leafHash: attestation.leafHash, leafIndex: UInt64(max(attestation.logIndex, 0)), treeSize: decoded.treeSize,
+        proof: path, rootHash: decoded.rootHash)
+    {
+      problems.append("inclusionProof: leaf \(attestation.logIndex) is not in the signed tree of \(decoded.treeSize) leaves")
+    }
+    return problems
   }
 }

@@ -25,6 +25,19 @@ struct NodeAuditTests {
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
   }
 
+  static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
   static func sqlite(_ path: String, _ sql: String) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
@@ -102,6 +115,24 @@ struct NodeAuditTests {
     let audited = try await waitForAudit(node) { $0.auditedReceipts == 5 && $0.treeSize == 5 }
     #expect(audited.alarms.isEmpty)
     #expect(try Self.hitech(["node", "status", "--config", node.configPath]).status == 0)
+
+    // The province fetches the proof of its receipt and anyone checks it offline: with hitech,
+    // and with a Python verifier written from RECEIPTS.md alone.
+    let proved = try Self.hitech([
+      "receipt", "prove", receiptFile, "--endpoint", aggregator.endpoint, "--server-key", aggregator.serverPublicKeyPath,
+      "--secret-key", aggregator.secretKeyPath(Self.reporter), "--key", publicKey,
+    ])
+    #expect(proved.status == 0, "\(proved.output)")
+    let withProof = try Self.hitech(["receipt", "verify", receiptFile, "--key", publicKey])
+    #expect(withProof.status == 0, "\(withProof.output)")
+    #expect(withProof.output.contains("log: leaf"))
+    let script = AggregatorProcess.repositoryRoot.appendingPathComponent("Tests/InteropTests/python/verify_receipt.py").path
+    let python = try Self.run(["python3", script, "--receipt", receiptFile, "--key", publicKey, "--proof", receiptFile + ".proof.json"])
+    #expect(python.status == 0, "verify_receipt.py: \(python.output)")
+    #expect(python.output.contains("\"problems\": []"))
+    let pythonForged = try Self.run(["python3", script, "--receipt", forgedFile, "--key", publicKey, "--proof", receiptFile + ".proof.json"])
+    #expect(pythonForged.status == 1, "verify_receipt.py on a forged receipt: \(pythonForged.output)")
+    #expect(pythonForged.output.contains("accession_number"))
 
     // Whoever holds the store file rewrites leaf 2 (another content hash) and the tree above
     // it, consistently, with the aggregator stopped.
