@@ -16,13 +16,17 @@ struct TreeHeadSigner: Service {
   func run() async throws {
     try await database.recordSigningKey(key.verifyingKey, atMicros: nowMicros())
     logger.info("signing receipts and tree heads", metadata: ["log.key_id": "\(key.verifyingKey.keyID)"])
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      do {
-        try await signIfGrown()
-      } catch {
-        logger.error("could not sign a tree head; will try again", metadata: ["error": "\(error)"])
+    // Ends at once on graceful shutdown (a sleeping loop would hold the daemon's exit up).
+    try? await cancelWhenGracefulShutdown {
+      while !Task.isCancelled {
+        do {
+          try await signIfGrown()
+        } catch {
+          if Task.isCancelled { break }
+          logger.error("could not sign a tree head; will try again", metadata: ["error": "\(error)"])
+        }
+        try await Task.sleep(for: interval)
       }
-      try? await Task.sleep(for: interval)
     }
   }
 

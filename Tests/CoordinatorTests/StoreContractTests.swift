@@ -315,11 +315,15 @@ struct LeadershipTests {
           }
         }
       }
+      // The lock session's pid, read while this process leads (read together: on a loaded
+      // machine a later read could already see the leadership lost for another reason).
+      var leading: Int32?
       try await eventuallyTrue {
-        guard fence.isActive else { return false }
-        return (try? await store.round(2025)) != nil
+        guard fence.isActive, let pid = fence.backendPID, (try? await store.round(2025)) != nil else { return false }
+        leading = pid
+        return true
       }
-      let session = try #require(fence.backendPID)
+      let session = try #require(leading)
       try await PostgresReportStore.execute("SELECT pg_terminate_backend(\(session))", url: server, logger: Fixture.logger)
       await #expect(throws: LeadershipLost.self) { try await leader.value }
       var events = cancelled.stream.makeAsyncIterator()

@@ -92,7 +92,12 @@ struct NodeRetryTests {
       let endpoint = try await scripted.transport.listeningEndpoint()
       let node = try NodeUnderTest(
         reporter: "110000", aggregator: aggregator,
-        extra: ["aggregatorEndpoint": endpoint, "initialBackoffMilliseconds": 50, "maxBackoffMilliseconds": 200])
+        // A generous deadline: the scripted server answers at once, and a call timed out on a
+        // loaded machine would be retried, which this test counts.
+        extra: [
+          "aggregatorEndpoint": endpoint, "initialBackoffMilliseconds": 50, "maxBackoffMilliseconds": 200,
+          "callTimeoutSeconds": 60,
+        ])
       try node.start()
       try node.drop("retried.json", try NodeSamples.submission(base: "SAMPLE-110000-01", year: 2000))
       try node.drop("refused.json", try NodeSamples.submission(base: "SAMPLE-110000-02", year: 2000))
