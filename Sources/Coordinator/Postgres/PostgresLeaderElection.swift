@@ -77,7 +77,7 @@ public struct PostgresLeaderElection: Sendable {
 
   public init(
     url: String, fence: LeaderFence, retryInterval: Duration = .seconds(1), heartbeatInterval: Duration = .seconds(1),
-    heartbeatTimeout: Duration = .seconds(3), logger: Logger
+    heartbeatTimeout: Duration = .seconds(10), logger: Logger
   ) throws {
     do {
       self.url = try PostgresStoreURL(url)
