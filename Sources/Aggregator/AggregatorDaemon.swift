@@ -121,11 +121,11 @@ public struct AggregatorDaemon: Sendable {
         logger: logger
       ).escalating(after: .seconds(configuration.shutdownGraceSeconds + 1))
     )
-    earlySignals.forward(to: group)
+    let deadline = ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds + 1), signals: signals, logger: logger)
+    earlySignals.forward(to: group, deadline: deadline)
     // SIGTERM: RPCs in flight may end within the grace period (the transport then ends them
     // with UNAVAILABLE, the group cancels what remains), the store is closed; the process ends
     // at most a margin later whatever still runs (the store is crash-safe).
-    let deadline = ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds + 1), signals: signals, logger: logger)
     do {
       try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await deadline.guarding { try await group.run() } }

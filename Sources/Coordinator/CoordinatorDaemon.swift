@@ -122,11 +122,11 @@ public struct CoordinatorDaemon: Sendable {
         logger: logger
       ).escalating(after: .seconds(configuration.shutdownGraceSeconds))
     )
-    earlySignals.forward(to: group)
+    let deadline = ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds), signals: signals, logger: logger)
+    earlySignals.forward(to: group, deadline: deadline)
     // SIGTERM: a step or call in flight may end within the grace period, then it is cancelled
     // (and driven again at the next start); the store is closed; the process ends at most a
     // margin later whatever still runs (the store is crash-safe).
-    let deadline = ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds), signals: signals, logger: logger)
     logger.info("coordinator starting", metadata: [
       "zmq.endpoint": "\(configuration.aggregatorEndpoint)", "control.endpoint": "\(controlEndpoint)",
       "store.location": "\(store.location)", "clock.speed": "\(configuration.clock.speed)",

@@ -53,8 +53,11 @@ public final class EarlyShutdownSignals: Sendable {
   public var received: UnixSignal? { state.withLock { $0.received } }
 
   /// From now on every caught signal, and one caught before, triggers `group`'s graceful shutdown.
-  public func forward(to group: ServiceGroup) {
-    let target: @Sendable (UnixSignal) -> Void = { _ in
+  /// `deadline`, when given, is armed too: a signal caught here never reaches the deadline's
+  /// own listener, and the daemon must still end within its grace period and margin.
+  public func forward(to group: ServiceGroup, deadline: ShutdownDeadline? = nil) {
+    let target: @Sendable (UnixSignal) -> Void = { signal in
+      deadline?.arm(after: signal)
       Task { await group.triggerGracefulShutdown() }
     }
     let earlier = state.withLock { state -> UnixSignal? in

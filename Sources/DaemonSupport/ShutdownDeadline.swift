@@ -63,7 +63,9 @@ public struct ShutdownDeadline: Sendable {
 
   /// Starts the timer on a thread of its own (not the cooperative pool, which blocked services
   /// may hold).
-  private func arm(after signal: UnixSignal) {
+  /// Starts the countdown to the last-resort exit now: for a signal that arrived before
+  /// ``guarding(_:)`` listened (see ``EarlyShutdownSignals``). Arming twice is harmless.
+  public func arm(after signal: UnixSignal) {
     let total = grace + margin
     let logger = logger
     let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18

@@ -91,7 +91,8 @@ public struct NodeDaemon: Sendable {
         logger: logger
       ).escalating(after: .seconds(configuration.shutdownGraceSeconds))
     )
-    earlySignals.forward(to: group)
+    let deadline = ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds), signals: signals, logger: logger)
+    earlySignals.forward(to: group, deadline: deadline)
     logger.info("province node starting", metadata: [
       "node.reporter": "\(configuration.reporterCode)", "zmq.endpoint": "\(configuration.aggregatorEndpoint)",
       "spool.directory": "\(configuration.spoolDirectory)",
@@ -100,8 +101,7 @@ public struct NodeDaemon: Sendable {
     defer { watcher.stop() }
     // SIGTERM: calls in flight may end within the grace period, then they are cancelled; the
     // process ends at most a margin later, whatever still runs (the spool is crash-safe).
-    try await ShutdownDeadline(grace: .seconds(configuration.shutdownGraceSeconds), signals: signals, logger: logger)
-      .guarding { try await group.run() }
+    try await deadline.guarding { try await group.run() }
     logger.info("province node stopped")
   }
 }
