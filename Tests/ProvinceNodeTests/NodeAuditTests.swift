@@ -11,46 +11,35 @@ import TransparencyLog
 struct NodeAuditTests {
   static let reporter = "110000"
 
-  /// Runs `hitech ARGUMENTS`; its exit status and output.
+  /// Runs `executable ARGUMENTS`; its exit status and output (standard output and error).
+  static func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  /// Runs `hitech ARGUMENTS`.
   static func hitech(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = try AggregatorProcess.executable
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try run(AggregatorProcess.executable, arguments)
   }
 
+  /// Runs a command found on the PATH (`python3`).
   static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try run(URL(fileURLWithPath: "/usr/bin/env"), arguments)
   }
 
+  /// Runs one SQL script with the sqlite3 command-line tool; fails unless it succeeds.
   static func sqlite(_ path: String, _ sql: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = [path, sql]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else { throw TestFailure("sqlite3 \(sql): \(text)") }
-    return text
+    let result = try run(URL(fileURLWithPath: "/usr/bin/sqlite3"), [path, sql])
+    guard result.status == 0 else { throw TestFailure("sqlite3 \(sql): \(result.output)") }
+    return result.output
   }
 
   static func bytes(hex: Substring) -> [UInt8] {
