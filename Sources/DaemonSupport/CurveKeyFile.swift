@@ -15,18 +15,8 @@ public enum CurveKeyFile {
   /// Reads a secret key file and derives its key pair. Refuses a file that group or others
   /// may read or write.
   public static func readKeyPair(secretKeyPath path: String) throws -> CurveKeyPair {
-    let attributes: [FileAttributeKey: Any]
-    do {
-      attributes = try FileManager.default.attributesOfItem(atPath: path)
-    } catch {
-      throw Problem(path: path, reason: "cannot read the secret key file (\(error.localizedDescription))")
-    }
-    let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
-    guard mode & 0o077 == 0 else {
-      throw Problem(
-        path: path,
-        reason: "the secret key file has mode \(String(mode, radix: 8)); it must be 0600 or stricter (chmod 600 \(path))"
-      )
+    if let problem = OwnerOnlyFile.problem(path, what: "secret key file") {
+      throw Problem(path: path, reason: problem)
     }
     let secret = try readKey(path, kind: "secret")
     do {

@@ -14,17 +14,8 @@ public enum ReceiptSigningKeyFile {
 
   /// Reads the key; refuses a file that group or others may read or write.
   public static func read(_ path: String) throws -> LogSigningKey {
-    let attributes: [FileAttributeKey: Any]
-    do {
-      attributes = try FileManager.default.attributesOfItem(atPath: path)
-    } catch {
-      throw Problem(path: path, reason: "cannot read the receipt signing key file (\(error.localizedDescription))")
-    }
-    let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
-    guard mode & 0o077 == 0 else {
-      throw Problem(
-        path: path,
-        reason: "the receipt signing key file has mode \(String(mode, radix: 8)); it must be 0600 or stricter (chmod 600 \(path))")
+    if let problem = OwnerOnlyFile.problem(path, what: "receipt signing key file") {
+      throw Problem(path: path, reason: problem)
     }
     guard let data = FileManager.default.contents(atPath: path), data.count < 1024,
       let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
