@@ -282,6 +282,7 @@ let package = Package(
     .testTarget(
       name: "ZeroMQTransportTests",
       dependencies: [
+        "TestProcesses",
         "ZeroMQ",
         "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -305,6 +306,7 @@ let package = Package(
     .testTarget(
       name: "InteropTests",
       dependencies: [
+        "TestProcesses",
         "DaemonSupport",
         "ZeroMQ",
         "ZeroMQTransport",
@@ -330,6 +332,7 @@ let package = Package(
     .testTarget(
       name: "StoreContractTests",
       dependencies: [
+        "TestProcesses",
         "AggregatorStore", "AggregatorStorePostgres", "HiTechDomain", "TransparencyLog",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "GRDB", package: "GRDB.swift"),
@@ -338,6 +341,7 @@ let package = Package(
     .testTarget(
       name: "AggregatorTests",
       dependencies: [
+        "TestProcesses",
         "Aggregator",
         "HiTechTestSupport",
         "AggregatorStore",
@@ -356,6 +360,7 @@ let package = Package(
     .testTarget(
       name: "ProvinceNodeTests",
       dependencies: [
+        "TestProcesses",
         "ProvinceNode", "HiTechSchema", "HiTechDomain", "HiTechTestSupport", "TransparencyLog",
         "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -368,6 +373,7 @@ let package = Package(
     .testTarget(
       name: "CoordinatorTests",
       dependencies: [
+        "TestProcesses",
         "Coordinator", "Assessment", "HiTechDomain", "HiTechSchema", "HiTechTestSupport",
         "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -378,6 +384,7 @@ let package = Package(
     .testTarget(
       name: "MonitoringTests",
       dependencies: [
+        "TestProcesses",
         "Monitoring", "AggregatorStore", "HiTechDomain",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -387,13 +394,19 @@ let package = Package(
     ),
     // Replays Fuzz/corpus/ and Fuzz/regressions/ through the fuzz-* executables built beside it.
     .testTarget(
-      name: "FuzzTests"
+      name: "FuzzTests",
+      dependencies: ["TestProcesses"]
+    ),
+    // Child processes for the tests, started without Foundation's `Process` (see ChildProcess.swift).
+    .target(
+      name: "TestProcesses",
+      path: "Tests/TestProcesses"
     ),
     // What the end-to-end test targets share: the aggregator process fixture.
     .target(
       name: "HiTechTestSupport",
       dependencies: [
-        "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "HiTechSchema", "ZeroMQ", "ZeroMQTransport",
+        "TestProcesses", "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "HiTechSchema", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
       ],

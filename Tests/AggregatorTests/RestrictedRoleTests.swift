@@ -1,6 +1,7 @@
 import AggregatorStorePostgres
 import DaemonSupport
 import Foundation
+import TestProcesses
 import GRPCCore
 import HiTechSchema
 import HiTechTestSupport
@@ -115,14 +116,14 @@ struct RestrictedRoleTests {
   }
 
   func run(_ executable: URL, _ arguments: [String], expectFailure: Bool) throws -> String {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = executable
     process.arguments = arguments
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
     try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let data = output.fileHandleForReading.readToEndRetryingInterrupts()
     process.waitUntilExit()
     let text = String(decoding: data, as: UTF8.self)
     if expectFailure != (process.terminationStatus != 0) {

@@ -1,5 +1,6 @@
 import DaemonSupport
 import Foundation
+import TestProcesses
 import GRPCCore
 import HiTechSchema
 import HiTechTestSupport
@@ -54,7 +55,7 @@ struct StatusWatchProcessTests {
     try aggregator.runCLI(["registry", "register-key", "--role", "operator", "--name", "ops", "--public-key", operatorKey.publicKeyPath])
     try await aggregator.start()
 
-    let watcher = Process()
+    let watcher = ChildProcess()
     watcher.executableURL = try AggregatorProcess.executable
     watcher.arguments = [
       "status", "--watch", "--endpoint", aggregator.endpoint, "--server-key", aggregator.serverPublicKeyPath,

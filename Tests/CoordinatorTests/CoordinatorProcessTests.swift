@@ -1,6 +1,7 @@
 import Coordinator
 import DaemonSupport
 import Foundation
+import TestProcesses
 import Testing
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ import Glibc
 /// endpoint has nobody listening, so a call to it waits for its deadline.
 final class CoordinatorUnderTest: @unchecked Sendable {
   let directory: String
-  private var process: Process?
+  private var process: ChildProcess?
 
   var storePath: String { directory + "/coordinator.sqlite" }
   var configPath: String { directory + "/coordinator.json" }
@@ -66,7 +67,7 @@ final class CoordinatorUnderTest: @unchecked Sendable {
   }
 
   func start() throws {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try Self.executable
     process.arguments = ["coordinator", "run", "--config", configPath]
     if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
@@ -130,7 +131,7 @@ final class CoordinatorUnderTest: @unchecked Sendable {
 
   /// Runs `hitech ARGUMENTS` to its end, at most `seconds`.
   static func runToEnd(_ arguments: [String], within seconds: Double = 60) async throws -> (status: Int32, output: String) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try executable
     process.arguments = arguments
     let output = Pipe()
@@ -144,11 +145,11 @@ final class CoordinatorUnderTest: @unchecked Sendable {
     if process.isRunning {
       kill(process.processIdentifier, SIGKILL)
       process.waitUntilExit()
-      let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      let text = String(decoding: output.fileHandleForReading.readToEndRetryingInterrupts(), as: UTF8.self)
       throw ProcessTestFailure("hitech \(arguments.joined(separator: " ")) still ran after \(seconds) s: \(text)")
     }
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    return (process.terminationStatus, String(decoding: output.fileHandleForReading.readToEndRetryingInterrupts(), as: UTF8.self))
   }
 }
 

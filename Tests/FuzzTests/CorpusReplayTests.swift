@@ -1,4 +1,5 @@
 import Foundation
+import TestProcesses
 import Testing
 
 /// Every committed fuzz input — the seed corpus and each crash reproducer — goes through its
@@ -25,14 +26,14 @@ struct CorpusReplayTests {
     let seeds = try FileManager.default.contentsOfDirectory(atPath: corpus).filter { !$0.hasPrefix(".") }
     #expect(seeds.count >= 3, "the seed corpus of \(harness) has \(seeds.count) inputs")
 
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = executable
     process.arguments = folders
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
     try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let data = output.fileHandleForReading.readToEndRetryingInterrupts()
     process.waitUntilExit()
     let text = String(decoding: data, as: UTF8.self)
     #expect(process.terminationReason == .exit && process.terminationStatus == 0, "fuzz-\(harness) failed on a committed input:\n\(text.suffix(4000))")

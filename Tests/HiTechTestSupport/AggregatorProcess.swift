@@ -2,6 +2,7 @@ import AggregatorStore
 import AggregatorStorePostgres
 import DaemonSupport
 import Foundation
+import TestProcesses
 import GRPCCore
 import HiTechSchema
 import Logging
@@ -19,7 +20,7 @@ public final class AggregatorProcess: @unchecked Sendable {
   /// `aggregator.store` when not the SQLite file `databasePath` (e.g. a `postgres://` URL).
   public let store: String?
   public private(set) var nodeKeys: [String: CurveKeyPair] = [:]
-  private var process: Process?
+  private var process: ChildProcess?
 
   public var databasePath: String { directory.appendingPathComponent("aggregator.sqlite").path }
   public var statusPath: String { directory.appendingPathComponent("status.json").path }
@@ -140,14 +141,14 @@ public final class AggregatorProcess: @unchecked Sendable {
   /// Runs a `hitech` command on this aggregator's store and returns its output.
   @discardableResult
   public func runCLI(_ arguments: [String]) throws -> String {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try Self.executable
     process.arguments = arguments + (store.map { ["--store", $0] } ?? ["--database", databasePath]) + ["--actor", "test"]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
     try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let data = output.fileHandleForReading.readToEndRetryingInterrupts()
     process.waitUntilExit()
     let text = String(decoding: data, as: UTF8.self)
     guard process.terminationStatus == 0 else {
@@ -162,7 +163,7 @@ public final class AggregatorProcess: @unchecked Sendable {
     guard let reporter = reporter ?? nodeKeys.keys.sorted().first else {
       throw Failure("the fixture has no node key to check the daemon with")
     }
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try Self.executable
     process.arguments = ["aggregator", "run", "--config", configPath]
     if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }

@@ -1,5 +1,6 @@
 import DaemonSupport
 import Foundation
+import TestProcesses
 import GRPCCore
 import Testing
 import ZeroMQ
@@ -114,11 +115,11 @@ struct PythonClientTests {
       try? err.close()
     }
 
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
     process.currentDirectoryURL = repoRoot
-    process.standardInput = FileHandle.nullDevice
+    process.standardInput = nil
     process.standardOutput = out
     process.standardError = err
     try process.run()

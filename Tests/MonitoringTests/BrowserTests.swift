@@ -1,5 +1,6 @@
 import AggregatorStore
 import Foundation
+import TestProcesses
 import Logging
 import Monitoring
 import Prometheus
@@ -127,8 +128,8 @@ struct BrowserTests {
   }
 
   /// Runs a program to completion (killed after 90 s), returning its status, stdout and stderr.
-  /// Output goes to files and the exit is awaited through `terminationHandler`, so no thread of
-  /// the cooperative pool blocks (the server under test needs them).
+  /// Output goes to files and the exit is awaited by polling, so no thread of the cooperative
+  /// pool blocks (the server under test needs them).
   static func run(_ executable: String, _ arguments: [String]) async throws -> (Int32, String, String) {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-out-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -139,24 +140,19 @@ struct BrowserTests {
     FileManager.default.createFile(atPath: errURL.path, contents: nil)
     let out = try FileHandle(forWritingTo: outURL)
     let err = try FileHandle(forWritingTo: errURL)
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-      process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-      do {
-        try process.run()
-      } catch {
-        process.terminationHandler = nil
-        continuation.resume(throwing: error)
-        return
-      }
-      let pid = process.processIdentifier
-      DispatchQueue.global().asyncAfter(deadline: .now() + 90) { kill(pid, SIGKILL) }
+    process.standardInput = nil
+    try process.run()
+    let killer = Task {
+      try await Task.sleep(for: .seconds(90))
+      process.signal(SIGKILL)
     }
+    let status = await process.exit()
+    killer.cancel()
     try? out.close()
     try? err.close()
     let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""

@@ -1,5 +1,6 @@
 import DaemonSupport
 import Foundation
+import TestProcesses
 import GRPCCore
 import HiTechSchema
 import ProvinceNode
@@ -21,7 +22,7 @@ struct DaemonLockTests {
   /// Runs `hitech ARGUMENTS` to its end (bounded: a second daemon that does not refuse would
   /// run forever) and returns its exit status and output.
   static func runToEnd(_ arguments: [String], within seconds: Double = 60) async throws -> (status: Int32, output: String) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try AggregatorUnderTest.executable
     process.arguments = arguments
     let output = Pipe()
@@ -35,11 +36,11 @@ struct DaemonLockTests {
     if process.isRunning {
       kill(process.processIdentifier, SIGKILL)
       process.waitUntilExit()
-      let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      let text = String(decoding: output.fileHandleForReading.readToEndRetryingInterrupts(), as: UTF8.self)
       throw TestFailure("hitech \(arguments.joined(separator: " ")) still ran after \(seconds) s (a second daemon on the same state): \(text)")
     }
     process.waitUntilExit()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let text = String(decoding: output.fileHandleForReading.readToEndRetryingInterrupts(), as: UTF8.self)
     return (process.terminationStatus, text)
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestProcesses
 import Testing
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ struct DescriptorLimitTests {
   func nodeRaisesSoftLimit() async throws {
     let aggregator = try await AggregatorUnderTest(reporters: ["110000"], years: [2000])
     let node = try NodeUnderTest(reporter: "110000", aggregator: aggregator)
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     let hitech = try AggregatorUnderTest.executable.path
     process.arguments = ["-c", "ulimit -S -n 256 && exec '\(hitech)' node run --config '\(node.configPath)'"]

@@ -1,4 +1,5 @@
 import Foundation
+import TestProcesses
 import HiTechTestSupport
 import Testing
 
@@ -15,7 +16,7 @@ struct EarlySignalTests {
   /// lock and opens its store). Returns the exit status, or nil if it still ran 30 s later.
   static func terminateWhileStarting(_ arguments: [String], log: String) async throws -> (status: Int32?, log: String) {
     FileManager.default.createFile(atPath: log, contents: nil)
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try AggregatorProcess.executable
     process.arguments = arguments
     let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -38,7 +39,7 @@ struct EarlySignalTests {
 
   /// Whether nobody holds the flock on `path` (`flock -n` succeeds).
   static func lockIsFree(_ path: String) throws -> Bool {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
     process.arguments = ["-n", path, "true"]
     try process.run()

@@ -1,4 +1,5 @@
 import Foundation
+import TestProcesses
 import HiTechSchema
 import HiTechTestSupport
 import ProvinceNode
@@ -13,14 +14,14 @@ struct NodeAuditTests {
 
   /// Runs `executable ARGUMENTS`; its exit status and output (standard output and error).
   static func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = executable
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    let data = pipe.fileHandleForReading.readToEndRetryingInterrupts()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
   }

@@ -1,5 +1,6 @@
 import DaemonSupport
 import Foundation
+import TestProcesses
 import ProvinceNode
 import Testing
 
@@ -93,14 +94,14 @@ struct NodeConfigurationTests {
     node["spoolDirectory"] = directory + "/spool"
     let path = try write(node)
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try AggregatorUnderTest.executable
     process.arguments = ["node", "run", "--config", path]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
     try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let text = String(decoding: output.fileHandleForReading.readToEndRetryingInterrupts(), as: UTF8.self)
     process.waitUntilExit()
     #expect(process.terminationStatus == 78)
     #expect(text.contains(keys.secretKeyPath))

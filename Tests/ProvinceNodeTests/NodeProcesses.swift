@@ -2,6 +2,7 @@ import AggregatorStore
 import AggregatorStorePostgres
 import DaemonSupport
 import Foundation
+import TestProcesses
 import GRPCCore
 import HiTechSchema
 import HiTechTestSupport
@@ -48,7 +49,7 @@ extension AggregatorProcess {
 final class NodeUnderTest: @unchecked Sendable {
   let directory: String
   let reporter: String
-  private var process: Process?
+  private var process: ChildProcess?
 
   var spool: String { directory + "/spool" }
   var outbox: String { spool + "/outbox" }
@@ -81,7 +82,7 @@ final class NodeUnderTest: @unchecked Sendable {
   }
 
   func start() throws {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try AggregatorUnderTest.executable
     process.arguments = ["node", "run", "--config", configPath]
     if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }

@@ -1,4 +1,5 @@
 import Foundation
+import TestProcesses
 import HiTechSchema
 import Logging
 import Synchronization
@@ -47,14 +48,14 @@ struct NodeWatchdogTests {
 
   /// `hitech node status --config …`: its exit status and what it printed.
   static func statusCommand(_ node: NodeUnderTest) throws -> (status: Int32, output: String) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try AggregatorUnderTest.executable
     process.arguments = ["node", "status", "--config", node.configPath]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
     try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let data = output.fileHandleForReading.readToEndRetryingInterrupts()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
   }

@@ -1,5 +1,6 @@
 import AggregatorStore
 import Foundation
+import TestProcesses
 import Testing
 
 /// Audit entry ids are taken when a row is inserted, so on PostgreSQL a transaction may commit
@@ -48,7 +49,7 @@ struct AuditLogOrderTests {
 
 /// A `psql` session fed line by line: an open transaction of another client.
 private final class HeldTransaction {
-  let process = Process()
+  let process = ChildProcess()
   let input = Pipe()
   let output = Pipe()
 

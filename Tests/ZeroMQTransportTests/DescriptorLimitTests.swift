@@ -1,4 +1,5 @@
 import Foundation
+import TestProcesses
 import Testing
 import ZeroMQ
 
@@ -61,7 +62,7 @@ struct DescriptorLimitTests {
     // connections; 120 peers come.
     let limit = 128
     let endpoint = try unusedLoopbackEndpoint()
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
     process.arguments = ["--nofile=\(limit):\(limit)", "--", try Self.hitech.path, "serve-diagnostics", "--endpoint", endpoint]
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("descriptor-limit-\(UUID().uuidString).log")
