@@ -149,6 +149,7 @@ final class NoticeLog: @unchecked Sendable {
     case .reminder: "reminder"
     case .closed: "closed"
     case .published: "published"
+    case .application: "application"
     case nil: "unknown"
     }
   }
@@ -171,6 +172,8 @@ final class NoticeLog: @unchecked Sendable {
     case .published(let published):
       let results = published.results.map { "\($0.baseID) rank \($0.rank)/\($0.rankedCount)" }.joined(separator: ", ")
       return "round \(year) results published\(published.publicationRef.isEmpty ? "" : " (\(published.publicationRef))"): \(results)"
+    case .application(let application):
+      return ApplicationNoticeText.describe(application, callYear: year)
     case nil:
       return "round \(year): a notice of a kind this node does not know (sequence \(notice.sequence))"
     }
@@ -180,7 +183,7 @@ final class NoticeLog: @unchecked Sendable {
 /// A round notice the node heard, as its status file shows it.
 public struct HeardNotice: Codable, Hashable, Sendable {
   public var sequence: Int64
-  /// `opened`, `reminder`, `closed`, `published` (or `unknown`).
+  /// `opened`, `reminder`, `closed`, `published`, `application` (or `unknown`).
   public var kind: String
   public var reportYear: Int
   public var issuedAt: Date?
@@ -201,6 +204,8 @@ public struct HeardNotice: Codable, Hashable, Sendable {
       case .reminder(let reminder): reminder.missingBaseIds
       case .closed(let closed): closed.missingBaseIds
       case .published(let published): published.results.map(\.baseID)
+      case .application(let application):
+        application.decision.baseID.isEmpty ? [] : [application.decision.baseID]
       case nil: []
       }
     summary = NoticeLog.describe(notice)

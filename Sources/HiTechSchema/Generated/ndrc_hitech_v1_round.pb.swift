@@ -481,6 +481,16 @@ public nonisolated struct Ndrc_Hitech_V1_RoundNotice: @unchecked Sendable {
     set {_uniqueStorage()._kind = .published(newValue)}
   }
 
+  /// Something happened to one of the reporter's applications (applications.proto);
+  /// report_year is then the call year.
+  public var application: Ndrc_Hitech_V1_ApplicationNotice {
+    get {
+      if case .application(let v)? = _storage._kind {return v}
+      return Ndrc_Hitech_V1_ApplicationNotice()
+    }
+    set {_uniqueStorage()._kind = .application(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// What happened.
@@ -493,6 +503,9 @@ public nonisolated struct Ndrc_Hitech_V1_RoundNotice: @unchecked Sendable {
     case closed(Ndrc_Hitech_V1_RoundClosed)
     /// Results are published.
     case published(Ndrc_Hitech_V1_ResultsPublished)
+    /// Something happened to one of the reporter's applications (applications.proto);
+    /// report_year is then the call year.
+    case application(Ndrc_Hitech_V1_ApplicationNotice)
 
   }
 
@@ -863,7 +876,7 @@ nonisolated extension Ndrc_Hitech_V1_ResultsPublished: SwiftProtobuf.Message, Sw
 
 nonisolated extension Ndrc_Hitech_V1_RoundNotice: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RoundNotice"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}issued_at\0\u{3}report_year\0\u{2}\u{7}opened\0\u{1}reminder\0\u{1}closed\0\u{1}published\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}issued_at\0\u{3}report_year\0\u{2}\u{7}opened\0\u{1}reminder\0\u{1}closed\0\u{1}published\0\u{1}application\0")
 
   fileprivate class _StorageClass {
     var _sequence: Int64 = 0
@@ -957,6 +970,19 @@ nonisolated extension Ndrc_Hitech_V1_RoundNotice: SwiftProtobuf.Message, SwiftPr
             _storage._kind = .published(v)
           }
         }()
+        case 14: try {
+          var v: Ndrc_Hitech_V1_ApplicationNotice?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .application(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .application(v)
+          }
+        }()
         default: break
         }
       }
@@ -994,6 +1020,10 @@ nonisolated extension Ndrc_Hitech_V1_RoundNotice: SwiftProtobuf.Message, SwiftPr
       case .published?: try {
         guard case .published(let v)? = _storage._kind else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .application?: try {
+        guard case .application(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
       }()
       case nil: break
       }
