@@ -98,6 +98,7 @@ let package = Package(
       name: "AggregatorStorePostgres",
       dependencies: [
         "AggregatorStore",
+        "HiTechDomain",
         "TransparencyLog",
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),

@@ -17,6 +17,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
       case alreadyExists
       case invalidArgument
       case failedPrecondition
+      case permissionDenied
       case internalError
     }
 
@@ -40,6 +41,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public static let invalidArgument = Code(.invalidArgument)
     /// The operation is not allowed in the current state (e.g. a round moving backwards).
     public static let failedPrecondition = Code(.failedPrecondition)
+    /// The caller may not do this to this thing (e.g. an expert of the applicant's province).
+    public static let permissionDenied = Code(.permissionDenied)
     /// An unexpected failure: a bug, or a database changed behind the store's back.
     public static let internalError = Code(.internalError)
 
@@ -53,6 +56,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
       case .alreadyExists: "already exists"
       case .invalidArgument: "invalid argument"
       case .failedPrecondition: "failed precondition"
+      case .permissionDenied: "permission denied"
       case .internalError: "internal error"
       }
     }

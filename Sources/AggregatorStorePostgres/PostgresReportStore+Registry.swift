@@ -208,6 +208,15 @@ extension PostgresReportStore: RegistryStore {
     let now = configuration.nowMicros()
     let logger = self.logger
     try await write("storing base \(base.baseId)") { db in
+      try await Self.writeBase(db, base, now: now, actor: actor, logger)
+    }
+  }
+
+  /// The registry's one write path for a base (``upsertBase(_:actor:)`` and a recognition of
+  /// ``recordDecision(_:weighting:actor:)``): every write that creates or changes a base goes
+  /// through here, in its caller's transaction, so that whatever follows the registry's changes
+  /// sees them all.
+  static func writeBase(_ db: PostgresConnection, _ base: BaseRecord, now: Int64, actor: String, _ logger: Logger) async throws {
       guard try await db.row("SELECT 1 FROM reporters WHERE code = \(base.reporterCode)", logger) != nil else {
         throw StoreError(code: .notFound, message: "base \(base.baseId): reporter \(base.reporterCode) is not registered")
       }
@@ -237,7 +246,6 @@ extension PostgresReportStore: RegistryStore {
         db, at: now, actor: actor, action: inserted ? "base.create" : "base.update", subject: base.baseId,
         detail: "\(base.nameZh), reporter \(base.reporterCode), \(base.kind.rawValue) [\(base.fields.joined(separator: ","))], "
           + "\(base.level.rawValue), \(base.status.rawValue), first year \(base.firstReportYear)", logger)
-    }
   }
 
   public func retireBase(_ baseId: String, actor: String) async throws {

@@ -39,3 +39,11 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO :"aggregator";
 --   reporters: at start the daemon seeds the built-in catalogue of the 47 reporters, writing
 --     only when a new version of the software changed it (INSERT ... ON CONFLICT DO UPDATE).
 GRANT INSERT, UPDATE ON rounds, reporters TO :"aggregator";
+
+-- Applications (proto-schemas/APPLICATIONS.md) filed by the nodes through the aggregator:
+--   application_revisions, application_submissions, application_history: history, INSERT only;
+--   applications: the current state and latest revision of each (INSERT, UPDATE on a correction
+--   or a withdrawal). Calls, experts, evaluations, decisions and the registry changes a
+--   recognition makes are the evaluating office's, recorded with the owner's commands.
+GRANT INSERT ON application_revisions, application_submissions, application_history TO :"aggregator";
+GRANT INSERT, UPDATE ON applications TO :"aggregator";

@@ -169,6 +169,15 @@ extension AggregatorDatabase {
     }
     let now = configuration.nowMicros()
     try await write("storing base \(base.baseId)") { db in
+      try Self.writeBase(db, base, now: now, actor: actor)
+    }
+  }
+
+  /// The registry's one write path for a base (``upsertBase(_:actor:)`` and a recognition of
+  /// ``recordDecision(_:weighting:actor:)``): every write that creates or changes a base goes
+  /// through here, in its caller's transaction, so that whatever follows the registry's changes
+  /// sees them all.
+  static func writeBase(_ db: Database, _ base: BaseRecord, now: Int64, actor: String) throws {
       guard try Bool.fetchOne(
         db, sql: "SELECT 1 FROM reporters WHERE code = ?", arguments: [base.reporterCode]) ?? false
       else {
@@ -205,7 +214,6 @@ extension AggregatorDatabase {
         db, at: now, actor: actor, action: existed ? "base.update" : "base.create", subject: base.baseId,
         detail: "\(base.nameZh), reporter \(base.reporterCode), \(base.kind.rawValue) [\(base.fields.joined(separator: ","))], "
           + "\(base.level.rawValue), \(base.status.rawValue), first year \(base.firstReportYear)")
-    }
   }
 
   /// Withdraws a base: it is no longer expected to report; its stored reports stay. Withdrawing a

@@ -114,6 +114,8 @@ package enum StoreTableOrder {
     "reporters", "reporter_keys", "principal_keys", "bases", "base_fields",
     "submissions", "submission_bytes", "report_revisions", "findings", "accession_counters",
     "audit_log", "rounds", "round_steps", "round_notices", "arrival_events",
+    "application_calls", "experts", "applications", "application_revisions", "application_submissions",
+    "application_history", "application_evaluations", "application_decisions", "base_level_history",
   ]
 
   package static func sorted(_ names: [String]) -> [String] {

@@ -23,6 +23,7 @@ enum PostgresSchema {
     ("v1", v1),
     ("v2-arrival-events", v2ArrivalEvents),
     ("v3-submissions-log", v3SubmissionsLog),
+    ("v4-applications", v4Applications),
   ]
 
   /// Serialises migrations of several aggregators starting at once (a transaction-level

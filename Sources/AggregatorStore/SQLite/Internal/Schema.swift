@@ -24,6 +24,9 @@ enum Schema {
     migrator.registerMigration("v5-submissions-log") { db in
       try db.execute(sql: v5SubmissionsLog)
     }
+    migrator.registerMigration("v6-applications") { db in
+      try db.execute(sql: v6Applications)
+    }
     return migrator
   }
 
