@@ -181,6 +181,7 @@ let package = Package(
       name: "Coordinator",
       dependencies: [
         "Assessment",
+        "TransparencyLog",
         "HiTechDomain",
         "HiTechSchema",
         "DaemonSupport",
@@ -345,6 +346,7 @@ let package = Package(
         "TestProcesses",
         "Aggregator",
         "HiTechTestSupport",
+        "TransparencyLog",
         "AggregatorStore",
         "AggregatorStorePostgres",
         "HiTechDomain",
@@ -375,10 +377,11 @@ let package = Package(
       name: "CoordinatorTests",
       dependencies: [
         "TestProcesses",
-        "Coordinator", "Assessment", "HiTechDomain", "HiTechSchema", "HiTechTestSupport",
+        "Coordinator", "Assessment", "HiTechDomain", "HiTechSchema", "HiTechTestSupport", "TransparencyLog",
         "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: grpcAvailability
     ),

@@ -82,6 +82,26 @@ for word in "opened" "reminded" "closed" "published" "rejected" "late" "r2"; do
   grep -q -- "  $word" <<<"$feed" || fail "the 2025 feed has no '$word' line: $feed"
 done
 
+# The results name the submissions log's signed tree head they were computed from: it verifies
+# with the centre's key, Shanghai's corrected revision is the leaf ranked (its first revision's
+# receipt is reported as not assessed), and the head is a prefix of the log the aggregator serves.
+shanghai="$state/nodes/310000/spool/sent"
+r2="$(compgen -G "$shanghai/*SAMPLE-310000-01-2025-r2.json.receipt.json" | head -n 1)"
+r1="$(compgen -G "$shanghai/*SAMPLE-310000-01-2025-r1.json.receipt.json" | head -n 1)"
+verify_results() {
+  "$HITECH_BIN" results verify "$state/published/results-2025.json" --key "$state/receipt-signing.key.pub" "$@"
+}
+verified="$(verify_results --receipt "$r2" --endpoint "tcp://127.0.0.1:$HITECH_PORT" \
+  --server-key "$state/keys/aggregator.pub" --secret-key "$state/keys/310000.key" 2>&1)" \
+  || fail "hitech results verify refused the published results: $verified"
+grep -q "is a prefix of the aggregator's latest signed head" <<<"$verified" || fail "no consistency check in: $verified"
+set +e
+stale="$(verify_results --receipt "$r1" 2>&1)"
+code=$?
+set -e
+[[ $code == 1 ]] && grep -q "not this receipt's revision 1" <<<"$stale" \
+  || fail "Shanghai's first revision was not reported as not assessed (exit $code): $stale"
+
 # Arrival status: Sichuan is missing after the deadline, so `hitech status` exits 3.
 set +e
 HITECH_AGGREGATOR_DATABASE_PATH="$state/aggregator.sqlite" "$HITECH_BIN" status --year 2025 >/dev/null

@@ -89,7 +89,7 @@ public struct AggregatorDaemon: Sendable {
       transport: transport,
       services: [
         ingest,
-        RoundRelayService(database: database, bell: bell, arrivalBell: arrivalBell, logger: logger),
+        RoundRelayService(database: database, bell: bell, arrivalBell: arrivalBell, logSigningKey: signingKey, logger: logger),
         RoundNoticesService(database: database, bell: bell, logger: logger),
         ArrivalStatusService(database: database, logger: logger, bell: arrivalBell),
         SubmissionLogService(database: database, logger: logger),

@@ -5,6 +5,7 @@ public import GRPCCore
 public import HiTechSchema
 import Logging
 import SwiftProtobuf
+public import TransparencyLog
 
 /// The aggregator's `ndrc.hitech.v1.RoundRelay` service: the coordinator tells the aggregator
 /// each step of a round (the round's new state and what to announce), and reads what the
@@ -20,11 +21,15 @@ public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol
   let arrivalBell: NoticeBell?
   let logger: Logger
   let now: @Sendable () -> Int64
+  /// Signs a tree head on demand (SignTreeHead); nil: the call answers FAILED_PRECONDITION.
+  let treeHeads: TreeHeadSigner?
 
+  /// - Parameter logSigningKey: the aggregator's receipt signing key, for SignTreeHead.
   public init(
     database: any ReportStore,
     bell: NoticeBell,
     arrivalBell: NoticeBell? = nil,
+    logSigningKey: LogSigningKey? = nil,
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = AggregatorDatabase.systemNowMicros
   ) {
@@ -33,6 +38,9 @@ public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol
     self.arrivalBell = arrivalBell
     self.logger = logger
     self.now = now
+    treeHeads = logSigningKey.map {
+      TreeHeadSigner(database: database, key: $0, interval: .seconds(60), nowMicros: now, logger: logger)
+    }
   }
 
   public func applyRoundStep(
@@ -147,6 +155,12 @@ public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol
         receipt.contentSha256 = Data(current.contentSHA256)
         receipt.reporterCode = current.reporterCode
         receipt.late = current.late
+        // Its leaf in the submissions log: what the published results name (log index).
+        receipt.logIndex = -1
+        if let entry = try await storeCall({ try await database.logEntry(.accessionNumber(current.accessionNumber)) }) {
+          receipt.attestation = Data(entry.attestation)
+          receipt.logIndex = Int64(entry.logIndex)
+        }
         input.receipt = receipt
       }
       if let previous {
@@ -154,6 +168,25 @@ public struct RoundRelayService: Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol
       }
       try await response.write(input)
     }
+  }
+
+  public func signTreeHead(
+    request: Ndrc_Hitech_V1_SignTreeHeadRequest,
+    context: ServerContext
+  ) async throws -> Ndrc_Hitech_V1_SignedTreeHead {
+    _ = try coordinator(context)
+    guard let treeHeads else {
+      throw RPCError(code: .failedPrecondition, message: "this aggregator has no receipt signing key to sign tree heads with")
+    }
+    // A head of the whole log as it is now: signed now if the latest signed head is smaller.
+    let head = try await storeCall { () -> StoredTreeHead? in
+      if let signed = try await treeHeads.signIfGrown() { return signed }
+      return try await database.latestTreeHead()
+    }
+    guard let head else {
+      throw RPCError(code: .notFound, message: "the submissions log is empty: no report has been stored")
+    }
+    return Ndrc_Hitech_V1_SignedTreeHead(head)
   }
 
   // MARK: - Addressing notices

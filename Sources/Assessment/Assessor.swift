@@ -116,6 +116,7 @@ public enum Assessor {
         result.accessionNumber = input.accessionNumber
         result.revision = input.revision
         result.late = input.late
+        result.logLeaf = input.logLeaf
       }
       results.append(result)
     }

@@ -99,6 +99,11 @@ extension ResultsPublication {
     h.append("<tr><td>\(SupportTier.fail.nameZh) / \(SupportTier.fail.nameEn)</td><td>低于合格线 / below pass</td></tr>")
     h.append("</table>")
     h.append("<p>数据来源：各省级发展改革委报送的年度数据（指导意见 六（三））。<br><span class=\"en\">Source: the annual figures reported by the provincial development and reform commissions (Guiding Opinions 6(3)).</span></p>")
+    if let head = results.submissionsLog {
+      h.append(
+        "<p>所用报表均记入报送日志，树大小 \(head.treeSize)，根哈希 <code>\(e(head.rootHash))</code>，由密钥 <code>\(e(head.signingKeyId))</code> 于 \(e(head.signedAt)) 签署（results-\(results.reportYear).json 载有签名）。<br>"
+          + "<span class=\"en\">Every assessed report is in the submissions log: tree size \(head.treeSize), root hash <code>\(e(head.rootHash))</code>, signed by key <code>\(e(head.signingKeyId))</code> at \(e(head.signedAt)) (the signature is in results-\(results.reportYear).json; each base's log index and leaf hash are in the JSON and CSV files).</span></p>")
+    }
     h.append("</body>\n</html>\n")
     return h.joined(separator: "\n")
   }

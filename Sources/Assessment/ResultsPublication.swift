@@ -40,7 +40,7 @@ public enum ResultsPublication {
     "total_output_10k_cny", "value_added_10k_cny", "output_growth_ppm", "value_added_growth_ppm",
     "rd_intensity_ppm", "rd_to_output_ppm", "high_tech_product_share_ppm", "rd_staff_share_ppm",
     "patents_granted", "export_share_ppm", "expert_judgement_milli", "expert_count",
-    "accession_number", "revision", "late",
+    "accession_number", "revision", "late", "log_index", "log_leaf_hash",
   ]
 
   /// One row per base in the order of ``RoundAssessment/bases``, after ``csvHeader``: UTF-8 with
@@ -64,6 +64,7 @@ public enum ResultsPublication {
         base.value(of: .patentsGranted)?.count.map(String.init) ?? "", ratio(.exportShare),
         base.value(of: .expertJudgement)?.scoreMilli.map(String.init) ?? "", String(base.expertScores.count),
         base.accessionNumber, reported ? String(base.revision) : "", reported ? String(base.late) : "",
+        base.logLeaf.map { String($0.index) } ?? "", base.logLeaf?.leafHash ?? "",
       ]
       lines.append(row.map(csvField).joined(separator: ","))
     }

@@ -14,6 +14,8 @@ public struct AssessmentInput: Sendable, Hashable {
   public var revision: Int
   /// The assessed report was accepted late.
   public var late: Bool
+  /// The assessed revision's leaf in the submissions log; nil when not reported (or not logged).
+  public var logLeaf: SubmissionsLogLeaf?
 
   public init(
     base: Base,
@@ -21,7 +23,8 @@ public struct AssessmentInput: Sendable, Hashable {
     previousYearReport: AnnualReport? = nil,
     accessionNumber: String = "",
     revision: Int = 0,
-    late: Bool = false
+    late: Bool = false,
+    logLeaf: SubmissionsLogLeaf? = nil
   ) {
     self.base = base
     self.report = report
@@ -29,6 +32,46 @@ public struct AssessmentInput: Sendable, Hashable {
     self.accessionNumber = accessionNumber
     self.revision = revision
     self.late = late
+    self.logLeaf = logLeaf
+  }
+}
+
+/// Where an assessed report is in the submissions log (proto-schemas/RECEIPTS.md): its leaf's
+/// index and the leaf hash (SHA-256 of 0x00 and the receipt's attestation), which the province's
+/// signed receipt for that revision gives too.
+public struct SubmissionsLogLeaf: Sendable, Hashable, Codable {
+  public var index: Int64
+  /// Lowercase hex, 64 digits.
+  public var leafHash: String
+
+  public init(index: Int64, leafHash: String) {
+    self.index = index
+    self.leafHash = leafHash
+  }
+}
+
+/// The signed tree head of the submissions log (proto-schemas/RECEIPTS.md §3) the results were
+/// computed from: every assessed report is a leaf below ``treeSize``, so anyone holding the
+/// centre's public key can check that the ranking used exactly logged reports.
+public struct SubmissionsLogHead: Sendable, Hashable, Codable {
+  public var treeSize: UInt64
+  /// The RFC 9162 root hash, lowercase hex.
+  public var rootHash: String
+  /// When it was signed: RFC 3339, UTC, with the nanoseconds of the signed timestamp.
+  public var signedAt: String
+  public var signingKeyId: String
+  /// The signed bytes (the canonical tree-head encoding), base64.
+  public var encoded: String
+  /// The Ed25519 signature over ``encoded``, base64.
+  public var signature: String
+
+  public init(treeSize: UInt64, rootHash: String, signedAt: String, signingKeyId: String, encoded: String, signature: String) {
+    self.treeSize = treeSize
+    self.rootHash = rootHash
+    self.signedAt = signedAt
+    self.signingKeyId = signingKeyId
+    self.encoded = encoded
+    self.signature = signature
   }
 }
 
@@ -84,6 +127,8 @@ public struct BaseAssessment: Sendable, Hashable, Codable {
   public var accessionNumber: String
   public var revision: Int
   public var late: Bool
+  /// The assessed revision's leaf in the submissions log; nil when not reported.
+  public var logLeaf: SubmissionsLogLeaf? = nil
 
   /// Whether the base had an accepted report for the year.
   public var reported: Bool { tier != .notReported }
@@ -129,6 +174,9 @@ public struct RoundAssessment: Sendable, Hashable, Codable {
   /// Every base given, NOT_REPORTED included: by rank, ties by base id, unranked last by base id.
   public var bases: [BaseAssessment]
   public var progress: ProgrammeProgress
+  /// The submissions log's signed tree head the inputs were read under (set by the
+  /// coordinator); nil when no base reported.
+  public var submissionsLog: SubmissionsLogHead? = nil
 }
 
 /// Why an assessment cannot be run on the inputs given.

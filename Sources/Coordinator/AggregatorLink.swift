@@ -13,6 +13,8 @@ public protocol AggregatorLink: Sendable {
   func applyRoundStep(_ request: Ndrc_Hitech_V1_ApplyRoundStepRequest) async throws -> Ndrc_Hitech_V1_ApplyRoundStepResponse
   /// Every base expected to report for `reportYear`, with its reports (ListAssessmentInputs).
   func assessmentInputs(reportYear: Int) async throws -> [Ndrc_Hitech_V1_AssessmentInput]
+  /// A signed tree head of the submissions log covering every report stored now (SignTreeHead).
+  func signTreeHead() async throws -> Ndrc_Hitech_V1_SignedTreeHead
 }
 
 /// The real link: a `GRPCClient` on a ``ZeroMQTransport/ZeroMQTransport/Client`` (CURVE, with
@@ -61,5 +63,11 @@ public final class RoundRelayLink: AggregatorLink, Service {
       for try await input in response.messages { inputs.append(input) }
       return inputs
     }
+  }
+
+  public func signTreeHead() async throws -> Ndrc_Hitech_V1_SignedTreeHead {
+    var options = CallOptions.defaults
+    options.timeout = callTimeout
+    return try await client.signTreeHead(Ndrc_Hitech_V1_SignTreeHeadRequest(), options: options)
   }
 }

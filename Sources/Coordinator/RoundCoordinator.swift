@@ -254,7 +254,11 @@ public actor RoundCoordinator {
     if let stored = try await store.assessment(step.reportYear) {
       return try ResultsPublication.decode(json: stored.results)
     }
-    let inputs = try await link.assessmentInputs(reportYear: step.reportYear).map(AssessmentInput.init)
+    let received = try await link.assessmentInputs(reportYear: step.reportYear)
+    let inputs = received.map(AssessmentInput.init)
+    // The log's signed head, asked for after the inputs: every assessed report must be one of
+    // its leaves, so the published results name exactly what the ranking used.
+    let logHead = try await submissionsLogHead(covering: received, reportYear: step.reportYear)
     // A score for a base the aggregator does not expect this year (a typo, a withdrawn base)
     // would stop the assessment for good, since scores are closed now: it is left out, loudly.
     let expected = Set(inputs.map(\.base.id))
@@ -270,7 +274,7 @@ public actor RoundCoordinator {
     }
     let round = try await store.round(step.reportYear)
     let national = round?.schedule.nationalHighTechOutputTenThousandYuan.map { Amount($0, .cnyTenThousand) }
-    let results: RoundAssessment
+    var results: RoundAssessment
     do {
       results = try Assessor.assess(
         reportYear: step.reportYear, inputs: inputs, expertScores: scores, nationalHighTechOutput: national,
@@ -278,9 +282,28 @@ public actor RoundCoordinator {
     } catch {
       throw CoordinatorError(.failedPrecondition, "the assessment of \(step.reportYear) cannot run: \(error)")
     }
+    results.submissionsLog = logHead
     let stored = try await store.saveAssessment(
       reportYear: step.reportYear, results: ResultsPublication.json(results), stepId: step.id, at: clock.now())
     return try ResultsPublication.decode(json: stored.results)
+  }
+
+  /// The submissions log's signed tree head covering every reported input; nil when no base
+  /// reported. A reported input without a log leaf, or beyond the head, stops the step (it is
+  /// retried): the results would otherwise name reports the head does not cover.
+  private func submissionsLogHead(
+    covering inputs: [Ndrc_Hitech_V1_AssessmentInput], reportYear: Int
+  ) async throws -> SubmissionsLogHead? {
+    let reported = inputs.filter(\.hasReceipt)
+    guard !reported.isEmpty else { return nil }
+    let head = try await link.signTreeHead()
+    for input in reported where !(0..<Int64(clamping: head.treeSize)).contains(input.receipt.logIndex) || input.receipt.attestation.isEmpty {
+      throw CoordinatorError(
+        .storage,
+        "the assessment of \(reportYear): the report \(input.receipt.accessionNumber) of base \(input.base.baseID) has log index "
+          + "\(input.receipt.logIndex), not a leaf of the signed tree head of size \(head.treeSize)")
+    }
+    return try SubmissionsLogHead(head)
   }
 
   // MARK: - Manual operations

@@ -73,31 +73,21 @@ struct LogAuditor: Service {
     let ring = try await keyRing(client, naming: head.signingKeyID, options: options)
 
     // 1. The head: signed by a known key, and its fields are what was signed.
-    let statement = SignedStatement(encoded: Array(head.encoded), keyID: head.signingKeyID, signature: Array(head.signature))
-    let verdict = ring.verify(statement)
-    guard verdict.isValid, let decoded = try? TreeHead(encoded: Array(head.encoded)),
-      decoded.treeSize == head.treeSize, decoded.rootHash.bytes == Array(head.rootHash)
-    else {
-      alarm("the signed tree head of \(head.treeSize) leaves does not verify (\(verdict))")
+    let decoded: TreeHead
+    switch LogProofCheck.signedHead(head, keys: ring) {
+    case .success(let signed): decoded = signed
+    case .failure(let problem):
+      alarm(problem.description)
       return
     }
 
     // 2. It extends the head kept from the last audit.
     if let kept = ledger.keptHead {
-      let consistent: Bool
-      if decoded.treeSize < kept.treeSize {
-        consistent = false
-      } else if decoded.treeSize == kept.treeSize {
-        consistent = decoded.rootHash == kept.rootHash
-      } else {
+      let consistent = try await LogProofCheck.extends(decoded, kept) {
         var request = Ndrc_Hitech_V1_GetConsistencyProofRequest()
         request.firstSize = kept.treeSize
         request.secondSize = decoded.treeSize
-        let proof = try await client.getConsistencyProof(request, options: options)
-        consistent = MerkleTree.verifyConsistency(
-          oldSize: kept.treeSize, newSize: decoded.treeSize, oldRoot: kept.rootHash, newRoot: decoded.rootHash,
-          proof: proof.path.compactMap { MerkleHash($0) })
-          && proof.path.allSatisfy { $0.count == 32 }
+        return try await client.getConsistencyProof(request, options: options)
       }
       guard consistent else {
         alarm(
@@ -120,13 +110,8 @@ struct LogAuditor: Service {
       request.logIndex = attestation.logIndex
       request.treeSize = decoded.treeSize
       let proof = try await client.getInclusionProof(request, options: options)
-      let included =
-        Array(proof.attestation) == attestation.encoded && proof.path.allSatisfy { $0.count == 32 }
-        && MerkleTree.verifyInclusion(
-          leafHash: attestation.leafHash, leafIndex: UInt64(attestation.logIndex), treeSize: decoded.treeSize,
-          proof: proof.path.compactMap { MerkleHash($0) }, rootHash: decoded.rootHash)
-      guard included else {
-        alarm("receipt \(file): its attestation is not leaf \(attestation.logIndex) of the signed log of \(decoded.treeSize) leaves")
+      if let problem = LogProofCheck.inclusion(proof, of: attestation, in: decoded) {
+        alarm("receipt \(file): \(problem)")
         passed = false
         continue
       }

@@ -248,21 +248,9 @@ struct ProofBundle {
 
   /// Every way the bundle fails to prove `attestation` in a tree head signed by `keys`.
   func check(attestation: ReceiptAttestation, keys: LogKeyRing) -> [String] {
-    var problems: [String] = []
-    let verdict = keys.verify(SignedStatement(encoded: Array(head.encoded), keyID: head.signingKeyID, signature: Array(head.signature)))
-    if !verdict.isValid { problems.append("treeHead: its signature does not verify (\(verdict))") }
-    guard let decoded = try? TreeHead(encoded: Array(head.encoded)), decoded.treeSize == head.treeSize,
-      decoded.rootHash.bytes == Array(head.rootHash)
-    else { return problems + ["treeHead: its fields are not what was signed"] }
-    if Array(inclusion.attestation) != attestation.encoded { problems.append("inclusionProof: its leaf is not this receipt's attestation") }
-    let path = inclusion.path.compactMap { MerkleHash($0) }
-    if path.count != inclusion.path.count
-      || !MerkleTree.verifyInclusion(
-        leafHash: attestation.leafHash, leafIndex: UInt64(max(attestation.logIndex, 0)), treeSize: decoded.treeSize,
-        proof: path, rootHash: decoded.rootHash)
-    {
-      problems.append("inclusionProof: leaf \(attestation.logIndex) is not in the signed tree of \(decoded.treeSize) leaves")
+    switch LogProofCheck.signedHead(head, keys: keys) {
+    case .failure(let problem): return ["treeHead: \(problem)"]
+    case .success(let signed): return LogProofCheck.inclusion(inclusion, of: attestation, in: signed).map { ["inclusionProof: \($0)"] } ?? []
     }
-    return problems
   }
 }

@@ -1,5 +1,6 @@
 import Aggregator
 import AggregatorStore
+import DaemonSupport
 import Foundation
 import GRPCCore
 import HiTechSchema
@@ -7,6 +8,7 @@ import HiTechTestSupport
 import Logging
 import SwiftProtobuf
 import Testing
+import TransparencyLog
 import ZeroMQ
 import ZeroMQTransport
 
@@ -14,6 +16,8 @@ import ZeroMQTransport
 /// (nodes), ArrivalStatus (operators) — over a real CURVE ZeroMQ server on a real store.
 final class RelayHarness: Sendable {
   let harness: CurveServiceHarness
+  /// The aggregator's receipt signing key, for SignTreeHead.
+  let signingKey = LogSigningKey()
   var database: AggregatorDatabase { harness.database }
   var serverKeys: CurveKeyPair { harness.serverKeys }
   var keys: [String: CurveKeyPair] { harness.keys }
@@ -26,11 +30,12 @@ final class RelayHarness: Sendable {
   func run<Result: Sendable>(
     _ body: @Sendable (_ client: @escaping @Sendable (String) -> GRPCClient<ZeroMQTransport.Client>) async throws -> Result
   ) async throws -> Result {
-    try await harness.run(services: { database, logger in
+    let signingKey = signingKey
+    return try await harness.run(services: { database, logger in
       let bell = NoticeBell()
       return [
         ReportIngestService(database: database, logger: logger),
-        RoundRelayService(database: database, bell: bell, logger: logger),
+        RoundRelayService(database: database, bell: bell, logSigningKey: signingKey, logger: logger),
         RoundNoticesService(database: database, bell: bell, logger: logger, pollInterval: .seconds(30)),
         ArrivalStatusService(database: database, logger: logger),
       ]
@@ -262,6 +267,9 @@ struct RoundRelayServiceTests {
       let first = try #require(inputs.first { $0.base.baseID == "SAMPLE-110000-01" })
       #expect(first.hasReport && first.hasPreviousYearReport)
       #expect(first.receipt.accessionNumber == current.accessionNumber)
+      // Its leaf in the submissions log, as the node's receipt names it.
+      #expect(first.receipt.logIndex == current.logIndex && current.logIndex >= 0)
+      #expect(first.receipt.attestation == current.attestation && !current.attestation.isEmpty)
       #expect(first.previousYearReport.report.totalOutputValue.value == 800_000)
       let second = try #require(inputs.first { $0.base.baseID == "SAMPLE-110000-02" })
       #expect(!second.hasReport)
@@ -272,6 +280,24 @@ struct RoundRelayServiceTests {
         }
       }
       #expect(fromOperator == .permissionDenied)
+
+      // A signed head covering both reports, signed on demand (no head had been signed yet).
+      let head = try await relay.signTreeHead(Ndrc_Hitech_V1_SignTreeHeadRequest())
+      #expect(head.treeSize == 2 && UInt64(first.receipt.logIndex) < head.treeSize)
+      let ring = LogKeyRing([.init(key: harness.signingKey.verifyingKey, retired: false)])
+      #expect(LogProofCheck.signedHead(head, keys: ring).isSuccess)
+      // Asked again with nothing new: the same head.
+      #expect(try await relay.signTreeHead(Ndrc_Hitech_V1_SignTreeHeadRequest()) == head)
+      let fromReporter = await code {
+        try await Ndrc_Hitech_V1_RoundRelay.Client(wrapping: client("110000")).signTreeHead(Ndrc_Hitech_V1_SignTreeHeadRequest())
+      }
+      #expect(fromReporter == .permissionDenied)
     }
+  }
+}
+
+extension Result {
+  var isSuccess: Bool {
+    if case .success = self { true } else { false }
   }
 }

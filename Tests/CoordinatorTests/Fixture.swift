@@ -5,6 +5,7 @@ import HiTechSchema
 import Logging
 import SwiftProtobuf
 import Synchronization
+import TransparencyLog
 
 @testable import Coordinator
 
@@ -26,6 +27,8 @@ final class FakeAggregator: AggregatorLink {
     var failures: [String: Failure] = [:]
     var inputCalls = 0
     var sequence: Int64 = 0
+    /// The size of the tree head SignTreeHead answers with; nil: one leaf per input.
+    var treeSize: UInt64?
   }
 
   let state = Mutex(State())
@@ -67,6 +70,15 @@ final class FakeAggregator: AggregatorLink {
   func assessmentInputs(reportYear: Int) async throws -> [Ndrc_Hitech_V1_AssessmentInput] {
     state.withLock { $0.inputCalls += 1 }
     return inputs
+  }
+
+  /// A head of `treeSize` leaves (default: one per input; each reported input is a leaf below).
+  func signTreeHead() async throws -> Ndrc_Hitech_V1_SignedTreeHead {
+    Fixture.treeHead(size: state.withLock { $0.treeSize } ?? UInt64(inputs.count))
+  }
+
+  func setTreeSize(_ size: UInt64?) {
+    state.withLock { $0.treeSize = size }
   }
 }
 
@@ -128,6 +140,8 @@ enum Fixture {
         input.report.baseID = id
         input.receipt.accessionNumber = "HT-2025-\(id)"
         input.receipt.revision = 1
+        input.receipt.logIndex = id == "HTB-110000-INF" ? 0 : 1
+        input.receipt.attestation = Data("attestation of \(id)".utf8)
       }
       return input
     }
@@ -136,6 +150,21 @@ enum Fixture {
       input("HTB-440300-INF", reporter: "440300", output: 30_000_000),
       input("HTB-440300-OCN", reporter: "440300", output: nil),
     ]
+  }
+
+  /// A tree head as the aggregator signs it (the signature is not checked by the coordinator).
+  static func treeHead(size: UInt64) -> Ndrc_Hitech_V1_SignedTreeHead {
+    let head = TreeHead(
+      treeSize: size, rootHash: MerkleHash(Array(repeating: 0xAB, count: 32))!,
+      timestamp: LogTimestamp(seconds: 1_767_225_600, nanos: 5))
+    var signed = Ndrc_Hitech_V1_SignedTreeHead()
+    signed.treeSize = size
+    signed.rootHash = Data(head.rootHash.bytes)
+    signed.timestamp = Google_Protobuf_Timestamp(seconds: head.timestamp.seconds, nanos: head.timestamp.nanos)
+    signed.encoded = Data(head.encoded)
+    signed.signature = Data(repeating: 7, count: 64)
+    signed.signingKeyID = "test-key"
+    return signed
   }
 
   /// A store, an engine and a clock in a fresh folder.

@@ -4,6 +4,7 @@ import Foundation
 import HiTechDomain
 public import HiTechSchema
 import SwiftProtobuf
+import TransparencyLog
 
 // Mapping between the coordinator's records, the assessment and the wire messages.
 
@@ -74,8 +75,35 @@ extension AssessmentInput {
         ? AnnualReport(input.previousYearReport.report) : nil,
       accessionNumber: input.hasReceipt ? input.receipt.accessionNumber : "",
       revision: input.hasReceipt ? Int(input.receipt.revision) : 0,
-      late: input.hasReceipt && input.receipt.late
+      late: input.hasReceipt && input.receipt.late,
+      logLeaf: input.hasReceipt && input.receipt.logIndex >= 0 && !input.receipt.attestation.isEmpty
+        ? SubmissionsLogLeaf(index: input.receipt.logIndex, leafHash: MerkleTree.leafHash(input.receipt.attestation).hex)
+        : nil
     )
+  }
+}
+
+extension SubmissionsLogHead {
+  /// The head as published with the results, after checking that its signed bytes say what its
+  /// fields say. (Its signature is for the results' readers to check, with the centre's key.)
+  init(_ head: Ndrc_Hitech_V1_SignedTreeHead) throws {
+    guard let signed = LogProofCheck.signedFields(head) else {
+      throw CoordinatorError(.internalError, "the aggregator's tree head: its signed bytes do not match its fields")
+    }
+    self.init(
+      treeSize: head.treeSize, rootHash: signed.rootHash.hex,
+      signedAt: Self.rfc3339(seconds: head.timestamp.seconds, nanos: head.timestamp.nanos),
+      signingKeyId: head.signingKeyID, encoded: head.encoded.base64EncodedString(),
+      signature: head.signature.base64EncodedString())
+  }
+
+  /// 2026-12-03T19:00:00.123456789Z (nanoseconds always printed: one spelling per instant).
+  static func rfc3339(seconds: Int64, nanos: Int32) -> String {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    return String(
+      format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, Int(nanos))
   }
 }
 

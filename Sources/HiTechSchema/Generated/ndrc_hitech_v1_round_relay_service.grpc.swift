@@ -56,10 +56,24 @@ public enum Ndrc_Hitech_V1_RoundRelay: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "SignTreeHead" metadata.
+        public enum SignTreeHead: Sendable {
+            /// Request type for "SignTreeHead".
+            public typealias Input = Ndrc_Hitech_V1_SignTreeHeadRequest
+            /// Response type for "SignTreeHead".
+            public typealias Output = Ndrc_Hitech_V1_SignedTreeHead
+            /// Descriptor for "SignTreeHead".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "ndrc.hitech.v1.RoundRelay"),
+                method: "SignTreeHead",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "ndrc.hitech.v1.RoundRelay" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ApplyRoundStep.descriptor,
-            ListAssessmentInputs.descriptor
+            ListAssessmentInputs.descriptor,
+            SignTreeHead.descriptor
         ]
     }
 }
@@ -137,6 +151,32 @@ extension Ndrc_Hitech_V1_RoundRelay {
             request: GRPCCore.StreamingServerRequest<Ndrc_Hitech_V1_ListAssessmentInputsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_AssessmentInput>
+
+        /// Handle the "SignTreeHead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed tree head of the submissions log (RECEIPTS.md) that covers every report stored
+        /// > when the call is made: the latest signed head when it does, else one signed now with the
+        /// > aggregator's key. The coordinator calls it after ListAssessmentInputs, so the log index of
+        /// > every assessed report is below its tree_size, and publishes it with the results
+        /// > (ASSESSMENT.md "Which reports were assessed").
+        /// > 
+        /// > Status codes:
+        /// >   OK, NOT_FOUND (the log is empty), UNAUTHENTICATED, PERMISSION_DENIED,
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Ndrc_Hitech_V1_SignTreeHeadRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Ndrc_Hitech_V1_SignedTreeHead` messages.
+        func signTreeHead(
+            request: GRPCCore.StreamingServerRequest<Ndrc_Hitech_V1_SignTreeHeadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_SignedTreeHead>
     }
 
     /// Service protocol for the "ndrc.hitech.v1.RoundRelay" service.
@@ -198,6 +238,32 @@ extension Ndrc_Hitech_V1_RoundRelay {
             request: GRPCCore.ServerRequest<Ndrc_Hitech_V1_ListAssessmentInputsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_AssessmentInput>
+
+        /// Handle the "SignTreeHead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed tree head of the submissions log (RECEIPTS.md) that covers every report stored
+        /// > when the call is made: the latest signed head when it does, else one signed now with the
+        /// > aggregator's key. The coordinator calls it after ListAssessmentInputs, so the log index of
+        /// > every assessed report is below its tree_size, and publishes it with the results
+        /// > (ASSESSMENT.md "Which reports were assessed").
+        /// > 
+        /// > Status codes:
+        /// >   OK, NOT_FOUND (the log is empty), UNAUTHENTICATED, PERMISSION_DENIED,
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ndrc_Hitech_V1_SignTreeHeadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Ndrc_Hitech_V1_SignedTreeHead` message.
+        func signTreeHead(
+            request: GRPCCore.ServerRequest<Ndrc_Hitech_V1_SignTreeHeadRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Ndrc_Hitech_V1_SignedTreeHead>
     }
 
     /// Simple service protocol for the "ndrc.hitech.v1.RoundRelay" service.
@@ -258,6 +324,32 @@ extension Ndrc_Hitech_V1_RoundRelay {
             response: GRPCCore.RPCWriter<Ndrc_Hitech_V1_AssessmentInput>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "SignTreeHead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed tree head of the submissions log (RECEIPTS.md) that covers every report stored
+        /// > when the call is made: the latest signed head when it does, else one signed now with the
+        /// > aggregator's key. The coordinator calls it after ListAssessmentInputs, so the log index of
+        /// > every assessed report is below its tree_size, and publishes it with the results
+        /// > (ASSESSMENT.md "Which reports were assessed").
+        /// > 
+        /// > Status codes:
+        /// >   OK, NOT_FOUND (the log is empty), UNAUTHENTICATED, PERMISSION_DENIED,
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED.
+        ///
+        /// - Parameters:
+        ///   - request: A `Ndrc_Hitech_V1_SignTreeHeadRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Ndrc_Hitech_V1_SignedTreeHead` to respond with.
+        func signTreeHead(
+            request: Ndrc_Hitech_V1_SignTreeHeadRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Ndrc_Hitech_V1_SignedTreeHead
     }
 }
 
@@ -282,6 +374,17 @@ extension Ndrc_Hitech_V1_RoundRelay.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_AssessmentInput>(),
             handler: { request, context in
                 try await self.listAssessmentInputs(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Ndrc_Hitech_V1_RoundRelay.Method.SignTreeHead.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ndrc_Hitech_V1_SignTreeHeadRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_SignedTreeHead>(),
+            handler: { request, context in
+                try await self.signTreeHead(
                     request: request,
                     context: context
                 )
@@ -313,6 +416,17 @@ extension Ndrc_Hitech_V1_RoundRelay.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func signTreeHead(
+        request: GRPCCore.StreamingServerRequest<Ndrc_Hitech_V1_SignTreeHeadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Ndrc_Hitech_V1_SignedTreeHead> {
+        let response = try await self.signTreeHead(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -346,6 +460,19 @@ extension Ndrc_Hitech_V1_RoundRelay.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func signTreeHead(
+        request: GRPCCore.ServerRequest<Ndrc_Hitech_V1_SignTreeHeadRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Ndrc_Hitech_V1_SignedTreeHead> {
+        return GRPCCore.ServerResponse<Ndrc_Hitech_V1_SignedTreeHead>(
+            message: try await self.signTreeHead(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -419,6 +546,37 @@ extension Ndrc_Hitech_V1_RoundRelay {
             deserializer: some GRPCCore.MessageDeserializer<Ndrc_Hitech_V1_AssessmentInput>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ndrc_Hitech_V1_AssessmentInput>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SignTreeHead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed tree head of the submissions log (RECEIPTS.md) that covers every report stored
+        /// > when the call is made: the latest signed head when it does, else one signed now with the
+        /// > aggregator's key. The coordinator calls it after ListAssessmentInputs, so the log index of
+        /// > every assessed report is below its tree_size, and publishes it with the results
+        /// > (ASSESSMENT.md "Which reports were assessed").
+        /// > 
+        /// > Status codes:
+        /// >   OK, NOT_FOUND (the log is empty), UNAUTHENTICATED, PERMISSION_DENIED,
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ndrc_Hitech_V1_SignTreeHeadRequest` message.
+        ///   - serializer: A serializer for `Ndrc_Hitech_V1_SignTreeHeadRequest` messages.
+        ///   - deserializer: A deserializer for `Ndrc_Hitech_V1_SignedTreeHead` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func signTreeHead<Result>(
+            request: GRPCCore.ClientRequest<Ndrc_Hitech_V1_SignTreeHeadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Ndrc_Hitech_V1_SignTreeHeadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Ndrc_Hitech_V1_SignedTreeHead>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_SignedTreeHead>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -519,6 +677,48 @@ extension Ndrc_Hitech_V1_RoundRelay {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "SignTreeHead" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signed tree head of the submissions log (RECEIPTS.md) that covers every report stored
+        /// > when the call is made: the latest signed head when it does, else one signed now with the
+        /// > aggregator's key. The coordinator calls it after ListAssessmentInputs, so the log index of
+        /// > every assessed report is below its tree_size, and publishes it with the results
+        /// > (ASSESSMENT.md "Which reports were assessed").
+        /// > 
+        /// > Status codes:
+        /// >   OK, NOT_FOUND (the log is empty), UNAUTHENTICATED, PERMISSION_DENIED,
+        /// >   UNAVAILABLE, DEADLINE_EXCEEDED.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ndrc_Hitech_V1_SignTreeHeadRequest` message.
+        ///   - serializer: A serializer for `Ndrc_Hitech_V1_SignTreeHeadRequest` messages.
+        ///   - deserializer: A deserializer for `Ndrc_Hitech_V1_SignedTreeHead` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func signTreeHead<Result>(
+            request: GRPCCore.ClientRequest<Ndrc_Hitech_V1_SignTreeHeadRequest>,
+            serializer: some GRPCCore.MessageSerializer<Ndrc_Hitech_V1_SignTreeHeadRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Ndrc_Hitech_V1_SignedTreeHead>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_SignedTreeHead>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Ndrc_Hitech_V1_RoundRelay.Method.SignTreeHead.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -588,6 +788,43 @@ extension Ndrc_Hitech_V1_RoundRelay.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_ListAssessmentInputsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Ndrc_Hitech_V1_AssessmentInput>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SignTreeHead" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A signed tree head of the submissions log (RECEIPTS.md) that covers every report stored
+    /// > when the call is made: the latest signed head when it does, else one signed now with the
+    /// > aggregator's key. The coordinator calls it after ListAssessmentInputs, so the log index of
+    /// > every assessed report is below its tree_size, and publishes it with the results
+    /// > (ASSESSMENT.md "Which reports were assessed").
+    /// > 
+    /// > Status codes:
+    /// >   OK, NOT_FOUND (the log is empty), UNAUTHENTICATED, PERMISSION_DENIED,
+    /// >   UNAVAILABLE, DEADLINE_EXCEEDED.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Ndrc_Hitech_V1_SignTreeHeadRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func signTreeHead<Result>(
+        request: GRPCCore.ClientRequest<Ndrc_Hitech_V1_SignTreeHeadRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_SignedTreeHead>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.signTreeHead(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Ndrc_Hitech_V1_SignTreeHeadRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ndrc_Hitech_V1_SignedTreeHead>(),
             options: options,
             onResponse: handleResponse
         )
@@ -667,6 +904,47 @@ extension Ndrc_Hitech_V1_RoundRelay.ClientProtocol {
             metadata: metadata
         )
         return try await self.listAssessmentInputs(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SignTreeHead" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A signed tree head of the submissions log (RECEIPTS.md) that covers every report stored
+    /// > when the call is made: the latest signed head when it does, else one signed now with the
+    /// > aggregator's key. The coordinator calls it after ListAssessmentInputs, so the log index of
+    /// > every assessed report is below its tree_size, and publishes it with the results
+    /// > (ASSESSMENT.md "Which reports were assessed").
+    /// > 
+    /// > Status codes:
+    /// >   OK, NOT_FOUND (the log is empty), UNAUTHENTICATED, PERMISSION_DENIED,
+    /// >   UNAVAILABLE, DEADLINE_EXCEEDED.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func signTreeHead<Result>(
+        _ message: Ndrc_Hitech_V1_SignTreeHeadRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ndrc_Hitech_V1_SignedTreeHead>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Ndrc_Hitech_V1_SignTreeHeadRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.signTreeHead(
             request: request,
             options: options,
             onResponse: handleResponse
