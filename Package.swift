@@ -436,3 +436,26 @@ let package = Package(
     ),
   ]
 )
+
+// The benchmark suite (Benchmarks/README.md), only with HITECH_BENCHMARKS=1 (Benchmarks/run.sh
+// sets it): the HTTP/2 transport it compares against stays out of every other build, and the
+// suite reuses this package's build of everything else.
+if Context.environment["HITECH_BENCHMARKS"] == "1" {
+  package.dependencies.append(.package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"))
+  package.targets.append(
+    .executableTarget(
+      name: "hitech-bench",
+      dependencies: [
+        "ZeroMQ", "ZeroMQTransport", "HiTechSchema", "DaemonSupport", "AggregatorStore", "Aggregator",
+        "HiTechTestSupport",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ],
+      path: "Benchmarks/Sources/hitech-bench",
+      swiftSettings: grpcAvailability
+    )
+  )
+}

@@ -90,4 +90,7 @@ else
     log "fuzzing the wire decoder briefly with the sanitizers (Fuzz/run.sh; HITECH_SKIP_FUZZ=1 skips)"
     Fuzz/run.sh wire 2000
   fi
+  # No figures: this keeps the benchmark suite building and running (Benchmarks/README.md).
+  log "running the benchmark suite once, a few iterations of each part (Benchmarks/run.sh --smoke)"
+  Benchmarks/run.sh --smoke
 fi

@@ -1,0 +1,99 @@
+import Aggregator
+import AggregatorStore
+import DaemonSupport
+import Foundation
+import GRDB
+import HiTechSchema
+import HiTechTestSupport
+import Logging
+
+/// Submit end to end: the real ReportIngest service (authorise, validate, deduplicate, store
+/// durably in SQLite WAL with synchronous=FULL, receipt) behind a server transport in this
+/// process, driven by clients in this process, one connection per reporter. Every call
+/// submits a distinct valid report (base × year), so every one is stored.
+struct SubmitBench {
+  let directory: URL
+  let database: AggregatorDatabase
+  /// The sample registry's bases and their reporters.
+  let bases: [(base: String, reporter: String)]
+  let firstYear = 2000
+
+  static func make(calls: Int) async throws -> SubmitBench {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hitech-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let quiet = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+    let database = try AggregatorDatabase(path: directory.appendingPathComponent("store.sqlite").path, logger: quiet)
+    try await Registry.seedReporters(database, actor: "bench")
+    let registry = AggregatorProcess.repositoryRoot.appendingPathComponent("deploy/sample/registry.json").path
+    var bases: [(String, String)] = []
+    for base in try RegistryFile.readBases(path: registry) {
+      try await database.upsertBase(base, actor: "bench")
+      if base.status == .active { bases.append((base.baseId, base.reporterCode)) }
+    }
+    let bench = SubmitBench(directory: directory, database: database, bases: bases)
+    let years = (calls + bases.count - 1) / bases.count
+    for year in bench.firstYear..<(bench.firstYear + years) {
+      try await database.setRound(RoundRecord(reportYear: year, state: .open, latePolicy: .acceptMarkLate), actor: "bench")
+    }
+    return bench
+  }
+
+  var reporters: [String] { Array(Set(bases.map(\.reporter))).sorted() }
+
+  /// Call `index`'s reporter and a distinct valid submission.
+  func submission(_ index: Int) throws -> (String, Ndrc_Hitech_V1_Submission) {
+    let (base, reporter) = bases[index % bases.count]
+    let year = Int32(firstYear + index / bases.count)
+    return (reporter, try SampleSubmissions.submission(base: base, year: year))
+  }
+
+  func service() -> ReportIngestService {
+    ReportIngestService(database: database, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+  }
+
+  func close() async {
+    try? await database.close()
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  /// SQLite's own limit on this disk: plain INSERTs of 2 KiB rows, 100 per commit, WAL,
+  /// synchronous=FULL, one writer. Rows per second.
+  static func sqliteBatchedInsertRate(rows: Int) throws -> Double {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hitech-bench-batched-\(UUID().uuidString).sqlite").path
+    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+    let pool = try DatabasePool(path: path)
+    try pool.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+      try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
+    }
+    let payload = Data(repeating: 7, count: 2048)
+    let start = ContinuousClock.now
+    for _ in 0..<max(1, rows / 100) {
+      try pool.write { db in
+        for _ in 0..<100 { try db.execute(sql: "INSERT INTO t (payload) VALUES (?)", arguments: [payload]) }
+      }
+    }
+    return Double(max(1, rows / 100) * 100) / (ContinuousClock.now - start).seconds
+  }
+}
+
+extension SubmitBench {
+  /// The median time of one durable commit of one 2 KiB row (WAL, synchronous=FULL).
+  static func sqliteCommitLatency(commits: Int) throws -> Double {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hitech-bench-commit-\(UUID().uuidString).sqlite").path
+    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+    let pool = try DatabasePool(path: path)
+    try pool.writeWithoutTransaction { db in
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+      try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
+    }
+    let payload = Data(repeating: 7, count: 2048)
+    var times: [Double] = []
+    for _ in 0..<commits {
+      let start = ContinuousClock.now
+      try pool.write { db in try db.execute(sql: "INSERT INTO t (payload) VALUES (?)", arguments: [payload]) }
+      times.append((ContinuousClock.now - start).seconds)
+    }
+    return times.sorted()[times.count / 2]
+  }
+}
