@@ -85,9 +85,13 @@ public struct AggregatorDaemon: Sendable {
       signer: signingKey
     )
     let bell = NoticeBell()
+    var applicationServices: [any RegistrableRPCService] = []
+    if let applications = database as? any ApplicationStore & RegistryStore {
+      applicationServices.append(ApplicationIntakeService(store: applications, logger: logger))
+    }
     let server = GRPCServer(
       transport: transport,
-      services: [
+      services: applicationServices + [
         ingest,
         RoundRelayService(database: database, bell: bell, arrivalBell: arrivalBell, logSigningKey: signingKey, logger: logger),
         RoundNoticesService(database: database, bell: bell, logger: logger),
