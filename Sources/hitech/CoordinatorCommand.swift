@@ -20,7 +20,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
       over its control endpoint, so that the step's effects (the aggregator, the notices, the
       published files) are driven by the daemon; expert-score writes the store.
       """,
-    subcommands: [Run.self, Status.self, Rounds.self, Timeline.self, Advance.self, ExpertScoreCommand.self, Results.self, Export.self]
+    subcommands: [Run.self, Status.self, Rounds.self, Timeline.self, Advance.self, ExpertScoreCommand.self, EvaluateCommand.self, Results.self, Export.self]
   )
 
   struct ConfigOption: ParsableArguments {

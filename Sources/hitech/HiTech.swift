@@ -10,6 +10,6 @@ struct HiTech: AsyncParsableCommand {
       reports over ZeroMQ (CurveZMQ) to the central aggregator; the coordinator runs the yearly
       rounds; operators watch arrivals.
       """,
-    subcommands: [AggregatorCommand.self, CoordinatorCommand.self, NodeCommand.self, RegistryCommand.self, RoundsCommand.self, StoreCommand.self, ReceiptCommand.self, ResultsCommand.self, StatusCommand.self, Submit.self, ReportCommand.self, Keys.self, ServeDiagnostics.self, Ping.self]
+    subcommands: [AggregatorCommand.self, ApplicationCommand.self, CoordinatorCommand.self, NodeCommand.self, RegistryCommand.self, RoundsCommand.self, StoreCommand.self, ReceiptCommand.self, ResultsCommand.self, StatusCommand.self, Submit.self, ReportCommand.self, Keys.self, ServeDiagnostics.self, Ping.self]
   )
 }
