@@ -60,15 +60,7 @@ extension Ndrc_Hitech_V1_Finding {
 
 extension Google_Protobuf_Timestamp {
   init(microsecondsSince1970 micros: Int64) {
-    self.init()
-    let (seconds, remainder) = micros.quotientAndRemainder(dividingBy: 1_000_000)
-    // Timestamps keep nanos in 0..<1e9, also before 1970.
-    if remainder < 0 {
-      self.seconds = seconds - 1
-      self.nanos = Int32((remainder + 1_000_000) * 1000)
-    } else {
-      self.seconds = seconds
-      self.nanos = Int32(remainder * 1000)
-    }
+    let split = LogTimestamp(microsecondsSince1970: micros)
+    self.init(seconds: split.seconds, nanos: split.nanos)
   }
 }

@@ -39,7 +39,7 @@ struct TreeHeadSigner: Service {
     guard size > 0, size > latest?.head.treeSize ?? 0 else { return nil }
     let head = TreeHead(
       treeSize: size, rootHash: try await database.logRoot(size: size),
-      timestamp: LogBatch.timestamp(micros: nowMicros()))
+      timestamp: LogTimestamp(microsecondsSince1970: nowMicros()))
     let stored = StoredTreeHead(head: head, signed: try key.sign(head.encoded))
     try await database.appendTreeHead(stored)
     logger.debug("tree head signed", metadata: ["log.size": "\(size)", "log.root": "\(head.rootHash)"])

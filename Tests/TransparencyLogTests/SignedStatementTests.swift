@@ -77,4 +77,12 @@ import Testing
     // The seed round-trips.
     #expect(try LogSigningKey(seed: new.seed).verifyingKey == new.verifyingKey)
   }
+
+  @Test func microsecondsSplitAsAProtobufTimestamp() {
+    #expect(LogTimestamp(microsecondsSince1970: 1_767_225_600_123_456) == LogTimestamp(seconds: 1_767_225_600, nanos: 123_456_000))
+    #expect(LogTimestamp(microsecondsSince1970: 0) == LogTimestamp(seconds: 0, nanos: 0))
+    // Before 1970 the nanos stay in 0..<1e9: -1 µs is 1 µs before second 0.
+    #expect(LogTimestamp(microsecondsSince1970: -1) == LogTimestamp(seconds: -1, nanos: 999_999_000))
+    #expect(LogTimestamp(microsecondsSince1970: -2_000_000) == LogTimestamp(seconds: -2, nanos: 0))
+  }
 }

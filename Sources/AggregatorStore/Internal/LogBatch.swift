@@ -130,8 +130,8 @@ package enum LogBatch {
       contentSHA256: MerkleHash(receipt.contentSHA256) ?? MerkleHash(Array(repeating: 0, count: 32))!,
       status: statusName(receipt.status),
       accessionNumber: receipt.accessionNumber,
-      receivedAt: timestamp(micros: receipt.receivedAtMicros),
-      roundClockAt: timestamp(micros: roundClockMicros ?? receipt.receivedAtMicros),
+      receivedAt: LogTimestamp(microsecondsSince1970: receipt.receivedAtMicros),
+      roundClockAt: LogTimestamp(microsecondsSince1970: roundClockMicros ?? receipt.receivedAtMicros),
       logIndex: logIndex)
   }
 
@@ -146,11 +146,4 @@ package enum LogBatch {
     }
   }
 
-  /// Microseconds since 1970 as a protobuf-style timestamp (nanos in 0..<1e9, also before 1970).
-  package static func timestamp(micros: Int64) -> LogTimestamp {
-    let (seconds, remainder) = micros.quotientAndRemainder(dividingBy: 1_000_000)
-    return remainder < 0
-      ? LogTimestamp(seconds: seconds - 1, nanos: Int32((remainder + 1_000_000) * 1000))
-      : LogTimestamp(seconds: seconds, nanos: Int32(remainder * 1000))
-  }
 }
