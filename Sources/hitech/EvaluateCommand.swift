@@ -1,5 +1,6 @@
 import AggregatorStore
 import ArgumentParser
+import Assessment
 import Foundation
 import HiTechDomain
 
@@ -15,7 +16,7 @@ struct EvaluateCommand: AsyncParsableCommand {
       names a JSON file with another ({"weightingId": …, "weights": {"functional_positioning":
       100000, …}, "thresholdMilli": 70000, "minExperts": 3}).
       """,
-    subcommands: [Call.self, Expert.self, List.self, Show.self, Start.self, Score.self, Decide.self]
+    subcommands: [Call.self, Expert.self, List.self, Show.self, Start.self, Score.self, Decide.self, Publish.self]
   )
 
   static func withStore<T>(_ options: StoreOptions, _ body: (any ReportStore, any ApplicationStore) async throws -> T) async throws -> T {
@@ -265,6 +266,42 @@ struct EvaluateCommand: AsyncParsableCommand {
       if let base = decided.2 {
         print("base \(base.baseId): \(base.nameZh), \(base.level.rawValue), reporter \(base.reporterCode), first report year \(base.firstReportYear)")
       }
+    }
+  }
+}
+
+extension EvaluateCommand {
+  struct Publish: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Publish the bases recognised or upgraded by the decisions of a year (JSON, CSV, HTML).",
+      discussion: """
+        Writes recognitions-YEAR.json, .csv and .html into --output; the same decisions give the
+        same bytes, and an unchanged file is not touched.
+        """
+    )
+    @OptionGroup var store: StoreOptions
+    @Option(help: "The year of the decision documents.") var year: Int
+    @Option(help: "The folder to write into.") var output: String = "published"
+
+    func run() async throws {
+      let list = try await EvaluateCommand.withStore(store) { store, applications in
+        var entries: [RecognitionPublication.Entry] = []
+        for decision in try await applications.decisions(documentYear: year, recognisedOnly: true) {
+          guard let application = try await applications.application(id: decision.applicationId),
+            let base = try await store.base(id: decision.baseId)
+          else { continue }
+          entries.append(
+            RecognitionPublication.Entry(
+              applicationId: application.applicationId, kind: application.kind.rawValue, baseId: base.baseId,
+              nameZh: base.nameZh, nameEn: base.nameEn, reporterCode: base.reporterCode, cityCode: base.cityCode,
+              cityNameZh: base.cityNameZh, baseKind: base.kind.rawValue, fields: base.fields, level: "national",
+              documentNumber: decision.documentNumber, documentDate: decision.documentDate, issuer: decision.issuer,
+              firstReportYear: base.firstReportYear, scoreMilli: decision.scoreMilli, weightingId: decision.weightingId))
+        }
+        return RecognitionPublication.List(year: year, recognitions: entries)
+      }
+      let written = try ResultsPublication.write(RecognitionPublication.render(list), to: output)
+      print("\(list.recognitions.count) recognition(s) of \(year) in \(output)\(written.isEmpty ? " (unchanged)" : ": " + written.joined(separator: ", "))")
     }
   }
 }

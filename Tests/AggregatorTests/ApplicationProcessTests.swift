@@ -149,5 +149,20 @@ struct ApplicationProcessTests {
     let refused = try await after.auditLog(afterId: 0, limit: 1000).filter { $0.action == "application.score.refused" }
     #expect(refused.count == 1 && refused[0].detail.contains("EXP-GD"))
     try await after.close()
+
+    // The published list of 2026, twice: the same bytes.
+    let published = "\(folder)/published"
+    try aggregator.runCLI(["coordinator", "evaluate", "publish", "--year", "2026", "--output", published])
+    var first: [String: Data] = [:]
+    for name in ["recognitions-2026.json", "recognitions-2026.csv", "recognitions-2026.html"] {
+      first[name] = try Data(contentsOf: URL(fileURLWithPath: "\(published)/\(name)"))
+    }
+    let again = try aggregator.runCLI(["coordinator", "evaluate", "publish", "--year", "2026", "--output", published])
+    #expect(again.contains("(unchanged)"), "\(again)")
+    for (name, bytes) in first {
+      #expect(try Data(contentsOf: URL(fileURLWithPath: "\(published)/\(name)")) == bytes, "\(name) changed")
+    }
+    let csv = String(decoding: try #require(first["recognitions-2026.csv"]), as: UTF8.self)
+    #expect(csv.contains("HTB-440100-BIO") && csv.contains("HTB-320500-NM") && !csv.contains(bj.applicationId))
   }
 }
