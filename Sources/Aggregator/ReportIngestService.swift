@@ -27,6 +27,9 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
   }
 
   let database: any IngestStore
+  /// The registry and rounds in memory, checked against the store's registry generation on
+  /// every call (so a change made by any process sharing the store is seen at once).
+  let registry: RegistryReadModel
   let rules: Rules
   let logger: Logger
   let now: @Sendable () -> Int64
@@ -46,6 +49,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
     signer: LogSigningKey? = nil
   ) {
     self.database = database
+    self.registry = RegistryReadModel(store: database)
     self.rules = rules
     self.logger = logger
     self.now = now
@@ -213,7 +217,7 @@ public struct ReportIngestService: Ndrc_Hitech_V1_ReportIngest.SimpleServiceProt
       )
     }
     let year = Int(request.reportYear)
-    let known = try await storeCall { try await database.submissionContext(baseId: request.baseID, reportYear: year) }
+    let known = try await storeCall { try await registry.submissionContext(baseId: request.baseID, reportYear: year) }
     guard let base = known.base else {
       throw RPCError(code: .notFound, message: "R-BASE-EXISTS base_id: \(request.baseID) is not in the registry")
     }

@@ -56,8 +56,17 @@ public protocol IngestStore: Sendable {
   ) async throws -> SubmissionPage
 
   /// The base, the round of `reportYear` and the base's report for the year before, read in
-  /// one snapshot (what Submit needs before it decides).
+  /// one snapshot. (Submit reads the same through a ``RegistryReadModel``, which keeps the
+  /// registry and rounds in memory.)
   func submissionContext(baseId: String, reportYear: Int) async throws -> SubmissionContext
+
+  /// Every base (with its fields) and every round, with the registry generation, in one
+  /// snapshot (what ``RegistryReadModel`` loads when the generation moved).
+  func registrySnapshot() async throws -> RegistrySnapshot
+
+  /// The registry generation and the latest revision of the (base, `previousYear`) report, in
+  /// one snapshot and as few statements as the backend can (what every Submit reads).
+  func submissionFacts(baseId: String, previousYear: Int) async throws -> SubmissionFacts
 
   /// The latest stored revision of the (base, year) report with its original bytes, or nil.
   func latestReport(baseId: String, reportYear: Int) async throws -> StoredReport?

@@ -4,6 +4,12 @@ import PostgresNIO
 /// The registry. Every change is recorded in the audit log in the same transaction. Another
 /// aggregator on the same database sees a change as soon as it is committed (its key cache
 /// refreshes every few seconds).
+///
+/// Every write to these tables (and to `rounds`) also raises the registry generation in the
+/// same transaction, by the statement triggers of `registry_generation` (migration
+/// v5-registry-generation): that is how ``RegistryReadModel`` — Submit's copy of the registry
+/// in memory, in every aggregator on the database — learns of it. A new write path (e.g. a
+/// recognised application creating or re-levelling a base) is covered with nothing to call.
 extension PostgresReportStore: RegistryStore {
   public func upsertReporter(_ reporter: ReporterRecord, actor: String) async throws {
     let now = configuration.nowMicros()

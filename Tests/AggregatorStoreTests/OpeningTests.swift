@@ -25,7 +25,7 @@ struct OpeningTests {
     #expect(journal == "wal")
     #expect(synchronous == 2)  // FULL
     #expect(foreignKeys == 1)
-    #expect(migrations == ["v1", "v2-rounds", "v3-round-relay", "v4-arrival-events", "v5-submissions-log", "v6-applications"])
+    #expect(migrations == ["v1", "v2-rounds", "v3-round-relay", "v4-arrival-events", "v5-submissions-log", "v6-applications", "v7-registry-generation"])
     for table in [
       "reporters", "reporter_keys", "bases", "base_fields", "submissions", "submission_bytes",
       "report_revisions", "findings", "accession_counters", "audit_log",
@@ -42,7 +42,7 @@ struct OpeningTests {
     let migrationsAgain = try await reopened.pool.read { db in
       try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
     }
-    #expect(migrationsAgain == ["v1", "v2-rounds", "v3-round-relay", "v4-arrival-events", "v5-submissions-log", "v6-applications"])
+    #expect(migrationsAgain == ["v1", "v2-rounds", "v3-round-relay", "v4-arrival-events", "v5-submissions-log", "v6-applications", "v7-registry-generation"])
     try await reopened.close()
   }
 

@@ -47,3 +47,8 @@ GRANT INSERT, UPDATE ON rounds, reporters TO :"aggregator";
 --   recognition makes are the evaluating office's, recorded with the owner's commands.
 GRANT INSERT ON application_revisions, application_submissions, application_history TO :"aggregator";
 GRANT INSERT, UPDATE ON applications TO :"aggregator";
+
+-- registry_generation: one number the triggers on the registry and rounds raise with every
+-- write to them (so every aggregator knows when its copy in memory is stale); the writes above
+-- to rounds and reporters raise it, as the aggregator role.
+GRANT INSERT, UPDATE ON registry_generation TO :"aggregator";

@@ -118,20 +118,7 @@ extension AggregatorDatabase {
         ORDER BY r.revision \(latestOnly ? "DESC LIMIT 1" : "ASC")
         """,
       arguments: [baseId, reportYear])
-    return rows.map { row in
-      StoredReport(
-        baseId: baseId,
-        reportYear: reportYear,
-        revision: row["revision"],
-        accessionNumber: row["accession_number"],
-        submissionId: row["submission_id"],
-        reporterCode: row["reporter_code"],
-        status: ReceiptStatus(rawValue: row["status"]) ?? .accepted,
-        late: row["late"],
-        contentSHA256: [UInt8](row["content_sha256"] as Data),
-        receivedAtMicros: row["received_at"],
-        originalBytes: [UInt8](row["bytes"] as Data))
-    }
+    return rows.map { storedReport($0, baseId: baseId, reportYear: reportYear) }
   }
 
   static func arrival(_ db: Database, reportYear: Int, reporterCode: String?) throws -> ArrivalStatus {

@@ -2,6 +2,12 @@ import GRDB
 
 /// The registry: reporters, their CurveZMQ public keys, and bases. Every change is recorded in
 /// the audit log in the same transaction, with the `actor` the caller names (an operator, "seed").
+///
+/// Every write to these tables (and to `rounds`) also raises the registry generation in the
+/// same transaction, by the triggers of the schema's `registry_generation` (migration
+/// v7-registry-generation): that is how ``RegistryReadModel`` — Submit's copy of the registry
+/// in memory, in every aggregator sharing the store — learns of it. A new write path (e.g. a
+/// recognised application creating or re-levelling a base) is covered with nothing to call.
 extension AggregatorDatabase {
   // MARK: Reporters
 

@@ -56,7 +56,7 @@ extension AggregatorDatabase {
     }
   }
 
-  private static func roundRecord(_ row: Row) -> RoundRecord {
+  static func roundRecord(_ row: Row) -> RoundRecord {
     RoundRecord(
       reportYear: row["report_year"],
       state: RoundRecord.State(rawValue: row["state"]) ?? .planned,

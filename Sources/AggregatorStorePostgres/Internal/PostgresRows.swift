@@ -136,8 +136,12 @@ enum PostgresRows {
     let fields = try await connection.rows(
       "SELECT field FROM base_fields WHERE base_id = \(baseId) ORDER BY position", logger
     ).map { try $0.get("field", as: String.self) }
-    return BaseRecord(
-      baseId: baseId,
+    return try base(row, fields: fields)
+  }
+
+  static func base(_ row: PostgresRandomAccessRow, fields: [String]) throws -> BaseRecord {
+    BaseRecord(
+      baseId: try row.get("base_id"),
       nameZh: try row.get("name_zh"),
       nameEn: try row.get("name_en"),
       reporterCode: try row.get("reporter_code"),
@@ -194,19 +198,21 @@ enum PostgresRows {
       WHERE r.base_id = \(baseId) AND r.report_year = \(reportYear)
       ORDER BY r.revision \(unescaped: latestOnly ? "DESC LIMIT 1" : "ASC")
       """, logger
-    ).map { row in
-      StoredReport(
-        baseId: baseId,
-        reportYear: reportYear,
-        revision: try row.get("revision"),
-        accessionNumber: try row.get("accession_number"),
-        submissionId: try row.get("submission_id"),
-        reporterCode: try row.get("reporter_code"),
-        status: ReceiptStatus(rawValue: try row.get("status")) ?? .accepted,
-        late: try row.get("late"),
-        contentSHA256: try row.bytes("content_sha256"),
-        receivedAtMicros: try row.get("received_at"),
-        originalBytes: try row.bytes("bytes"))
-    }
+    ).map { try storedReport($0, baseId: baseId, reportYear: reportYear) }
+  }
+
+  static func storedReport(_ row: PostgresRandomAccessRow, baseId: String, reportYear: Int) throws -> StoredReport {
+    StoredReport(
+      baseId: baseId,
+      reportYear: reportYear,
+      revision: try row.get("revision"),
+      accessionNumber: try row.get("accession_number"),
+      submissionId: try row.get("submission_id"),
+      reporterCode: try row.get("reporter_code"),
+      status: ReceiptStatus(rawValue: try row.get("status")) ?? .accepted,
+      late: try row.get("late"),
+      contentSHA256: try row.bytes("content_sha256"),
+      receivedAtMicros: try row.get("received_at"),
+      originalBytes: try row.bytes("bytes"))
   }
 }

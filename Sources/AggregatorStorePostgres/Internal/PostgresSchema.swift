@@ -24,6 +24,7 @@ enum PostgresSchema {
     ("v2-arrival-events", v2ArrivalEvents),
     ("v3-submissions-log", v3SubmissionsLog),
     ("v4-applications", v4Applications),
+    ("v5-registry-generation", v5RegistryGeneration),
   ]
 
   /// Serialises migrations of several aggregators starting at once (a transaction-level
@@ -408,4 +409,29 @@ enum PostgresSchema {
     CREATE TRIGGER log_tree_heads_no_truncate BEFORE TRUNCATE ON log_tree_heads
       FOR EACH STATEMENT EXECUTE FUNCTION hitech_append_only();
     """
+
+  /// The registry generation, as in the SQLite store: one number that every write to the
+  /// registry or the rounds raises in its own transaction (statement triggers, so every writer
+  /// is covered, whichever aggregator or command it is), read before an aggregator trusts its
+  /// copy of them in memory. The row is made by the first such write (no row is generation 0).
+  private static let v5RegistryGeneration = """
+    CREATE TABLE registry_generation (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      generation BIGINT NOT NULL
+    );
+
+    CREATE FUNCTION hitech_raise_registry_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO registry_generation (id, generation) VALUES (1, 1)
+        ON CONFLICT (id) DO UPDATE SET generation = registry_generation.generation + 1;
+      RETURN NULL;
+    END;
+    $$;
+    """ + ["reporters", "reporter_keys", "principal_keys", "bases", "base_fields", "rounds"].map { table in
+      """
+
+      CREATE TRIGGER \(table)_raises_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON \(table)
+        FOR EACH STATEMENT EXECUTE FUNCTION hitech_raise_registry_generation();
+      """
+    }.joined()
 }

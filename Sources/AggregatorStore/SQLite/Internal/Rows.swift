@@ -97,8 +97,12 @@ enum Rows {
     let baseId: String = row["base_id"]
     let fields = try String.fetchAll(
       db, sql: "SELECT field FROM base_fields WHERE base_id = ? ORDER BY position", arguments: [baseId])
-    return BaseRecord(
-      baseId: baseId,
+    return base(row, fields: fields)
+  }
+
+  static func base(_ row: Row, fields: [String]) -> BaseRecord {
+    BaseRecord(
+      baseId: row["base_id"],
       nameZh: row["name_zh"],
       nameEn: row["name_en"],
       reporterCode: row["reporter_code"],

@@ -27,6 +27,9 @@ enum Schema {
     migrator.registerMigration("v6-applications") { db in
       try db.execute(sql: v6Applications)
     }
+    migrator.registerMigration("v7-registry-generation") { db in
+      try db.execute(sql: v7RegistryGeneration)
+    }
     return migrator
   }
 
@@ -322,4 +325,28 @@ enum Schema {
     CREATE TRIGGER log_tree_heads_no_delete BEFORE DELETE ON log_tree_heads
     BEGIN SELECT RAISE(ABORT, 'signed tree heads are never edited'); END;
     """
+
+  /// The registry generation: one number that every write to the registry or the rounds raises,
+  /// in its own transaction, so that a process keeping them in memory (``RegistryReadModel``)
+  /// knows with one cheap read whether its copy is current, whichever process wrote. Triggers
+  /// raise it, so every write is covered: the registry commands, the round steps, the daemon
+  /// seeding its reporters, and anything written later that touches these tables. The row is
+  /// made by the first such write (an empty table is generation 0), so a new store holds no row.
+  private static let v7RegistryGeneration = """
+    CREATE TABLE registry_generation (
+      id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+      generation INTEGER NOT NULL
+    );
+    """ + ["reporters", "reporter_keys", "principal_keys", "bases", "base_fields", "rounds"].map { table in
+      ["INSERT", "UPDATE", "DELETE"].map { event in
+        """
+
+        CREATE TRIGGER \(table)_\(event.lowercased())_raises_generation AFTER \(event) ON \(table)
+        BEGIN
+          INSERT INTO registry_generation (id, generation) VALUES (1, 1)
+            ON CONFLICT (id) DO UPDATE SET generation = generation + 1;
+        END;
+        """
+      }.joined()
+    }.joined()
 }
