@@ -61,7 +61,7 @@ extension ResultsPublication {
       let ranked = results.bases.filter { $0.primaryField == field && $0.reported }
         .sorted { ($0.fieldRank, $0.baseId) < ($1.fieldRank, $1.baseId) }
       guard !ranked.isEmpty else { continue }
-      h.append("<h3>\(e(field.nameZh)) <span class=\"en\">\(e(fieldNameEn(field)))</span></h3>")
+      h.append("<h3>\(e(field.nameZh)) <span class=\"en\">\(e(field.nameEn))</span></h3>")
       h.append("<table>\n<tr><th>领域排名<br><span class=\"en\">Field rank</span></th><th>总排名<br><span class=\"en\">Overall rank</span></th><th>基地<br><span class=\"en\">Base</span></th><th>类型<br><span class=\"en\">Kind</span></th><th>级别<br><span class=\"en\">Level</span></th><th>总分<br><span class=\"en\">Score</span></th><th>档次<br><span class=\"en\">Tier</span></th></tr>")
       for base in ranked {
         h.append("<tr class=\"tier-\(base.tier.rawValue)\"><td class=\"num\">\(base.fieldRank)</td><td class=\"num\">\(base.rank) / \(base.rankedCount)</td><td>\(e(base.nameZh))<br><small>\(e(base.baseId))</small></td><td>\(kindName(base.kind))</td><td>\(levelName(base.level))</td><td class=\"num\">\(ExactDecimal.points(base.totalScoreMilli))</td><td>\(base.tier.nameZh) / \(base.tier.nameEn)\(base.late ? "<br><small>逾期报送 / reported late</small>" : "")</td></tr>")
@@ -77,7 +77,7 @@ extension ResultsPublication {
     } else {
       h.append("<table>\n<tr><th>基地<br><span class=\"en\">Base</span></th><th>领域<br><span class=\"en\">Field</span></th><th>报送单位代码<br><span class=\"en\">Reporter code</span></th><th>档次<br><span class=\"en\">Tier</span></th></tr>")
       for base in missing {
-        h.append("<tr><td>\(e(base.nameZh))<br><small>\(e(base.baseId))</small></td><td>\(e(base.primaryField.nameZh)) / \(e(fieldNameEn(base.primaryField)))</td><td>\(e(base.reporterCode))</td><td>\(base.tier.nameZh) / \(base.tier.nameEn)</td></tr>")
+        h.append("<tr><td>\(e(base.nameZh))<br><small>\(e(base.baseId))</small></td><td>\(e(base.primaryField.nameZh)) / \(e(base.primaryField.nameEn))</td><td>\(e(base.reporterCode))</td><td>\(base.tier.nameZh) / \(base.tier.nameEn)</td></tr>")
       }
       h.append("</table>")
     }
@@ -106,17 +106,6 @@ extension ResultsPublication {
     }
     h.append("</body>\n</html>\n")
     return h.joined(separator: "\n")
-  }
-
-  static func fieldNameEn(_ field: Field) -> String {
-    switch field {
-    case .information: "Information"
-    case .biology: "Biology"
-    case .aerospace: "Aerospace"
-    case .newMaterials: "New materials"
-    case .newEnergy: "New energy"
-    case .ocean: "Ocean"
-    }
   }
 
   static func kindName(_ kind: BaseKind) -> String {

@@ -18,6 +18,18 @@ public enum Field: String, Sendable, Hashable, CaseIterable, Codable, Comparable
     }
   }
 
+  /// The English name, as the published pages print it beside ``nameZh``.
+  public var nameEn: String {
+    switch self {
+    case .information: "Information"
+    case .biology: "Biology"
+    case .aerospace: "Aerospace"
+    case .newMaterials: "New materials"
+    case .newEnergy: "New energy"
+    case .ocean: "Ocean"
+    }
+  }
+
   public static func < (lhs: Field, rhs: Field) -> Bool {
     allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
   }
