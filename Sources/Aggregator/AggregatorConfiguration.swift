@@ -18,6 +18,7 @@ import Foundation
 ///     "dashboard": { "listen": "127.0.0.1:8480" },
 ///     "receiptSigningKeyPath": "/var/lib/hitech/receipt-signing.key",
 ///     "treeHeadIntervalSeconds": 10,
+///     "callsPerSecondPerNode": 500,
 ///     "shutdownGraceSeconds": 10
 /// } }
 /// ```
@@ -56,6 +57,12 @@ public struct AggregatorConfiguration: Sendable, Hashable {
   /// How often the aggregator checks whether the submissions log grew and signs a new tree
   /// head, in seconds (1 to 60; the log promises a new head at least every minute).
   public var treeHeadIntervalSeconds: Int = 10
+  /// How many calls one node (one CURVE key, all its connections together) may start per
+  /// second on average, with bursts of twice that; a call beyond it is refused
+  /// `RESOURCE_EXHAUSTED` and retried by the node after a backoff. It bounds what one key can
+  /// make the aggregator do, and must stay above what one node's backlog drains at (1 to
+  /// 100000).
+  public var callsPerSecondPerNode: Int = 500
 
   public init(
     endpoint: String = "tcp://127.0.0.1:7400",
@@ -94,6 +101,7 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     shutdownGraceSeconds = scope.int(forKey: "shutdownGraceSeconds", default: defaults.shutdownGraceSeconds)
     receiptSigningKeyPath = scope.string(forKey: "receiptSigningKeyPath")
     treeHeadIntervalSeconds = scope.int(forKey: "treeHeadIntervalSeconds", default: defaults.treeHeadIntervalSeconds)
+    callsPerSecondPerNode = scope.int(forKey: "callsPerSecondPerNode", default: defaults.callsPerSecondPerNode)
     try validate()
   }
 
@@ -171,6 +179,9 @@ public struct AggregatorConfiguration: Sendable, Hashable {
     }
     if let store {
       do { _ = try StoreLocation(store) } catch { throw Problem(key: "store", rule: "sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (\(error))") }
+    }
+    guard (1...100_000).contains(callsPerSecondPerNode) else {
+      throw Problem(key: "callsPerSecondPerNode", rule: "must be between 1 and 100000, got \(callsPerSecondPerNode)")
     }
     guard (1...60).contains(treeHeadIntervalSeconds) else {
       throw Problem(key: "treeHeadIntervalSeconds", rule: "must be between 1 and 60, got \(treeHeadIntervalSeconds)")

@@ -65,6 +65,8 @@ public struct AggregatorDaemon: Sendable {
       configuration: .init(
         maxRequestMessageBytes: configuration.maxMessageBytes,
         shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
+        openRate: Double(configuration.callsPerSecondPerNode),
+        openBurst: 2 * configuration.callsPerSecondPerNode,
         logger: logger
       )
     )

@@ -20,7 +20,7 @@ import Foundation
 ///     "initialBackoffMilliseconds": 500,
 ///     "maxBackoffMilliseconds": 60000,
 ///     "callTimeoutSeconds": 30,
-///     "maxInFlight": 8,
+///     "maxInFlight": 64,
 ///     "shutdownGraceSeconds": 10
 /// } }
 /// ```
@@ -77,7 +77,7 @@ public struct NodeConfiguration: Sendable, Hashable {
     initialBackoffMilliseconds: Int = 500,
     maxBackoffMilliseconds: Int = 60_000,
     callTimeoutSeconds: Int = 30,
-    maxInFlight: Int = 8
+    maxInFlight: Int = 64
   ) {
     self.reporterCode = reporterCode
     self.aggregatorEndpoint = aggregatorEndpoint
@@ -170,8 +170,8 @@ public struct NodeConfiguration: Sendable, Hashable {
     guard callTimeoutSeconds >= 1 && callTimeoutSeconds <= 3600 else {
       throw Problem(key: "callTimeoutSeconds", rule: "must be between 1 and 3600, got \(callTimeoutSeconds)")
     }
-    guard maxInFlight >= 1 && maxInFlight <= 64 else {
-      throw Problem(key: "maxInFlight", rule: "must be between 1 and 64, got \(maxInFlight)")
+    guard maxInFlight >= 1 && maxInFlight <= 256 else {
+      throw Problem(key: "maxInFlight", rule: "must be between 1 and 256, got \(maxInFlight)")
     }
     guard auditIntervalSeconds >= 5 && auditIntervalSeconds <= 3600 else {
       throw Problem(key: "auditIntervalSeconds", rule: "must be between 5 and 3600, got \(auditIntervalSeconds)")

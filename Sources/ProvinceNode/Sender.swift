@@ -13,7 +13,10 @@ import ZeroMQTransport
 ///
 /// - a receipt (stored, or the original receipt of a duplicate) → ``Spool/markSent(_:)`` with
 ///   the receipt as JSON, batched with the other calls that end meanwhile (one fsync per folder
-///   and one journal append per batch: ``SpoolExecutor/markSent(id:receiptJSON:)``);
+///   and one journal append per batch: ``SpoolExecutor/markSent(id:receiptJSON:)``). The call's
+///   slot takes the next message as soon as the answer arrives, while the mark is written (at
+///   most `maxInFlight` answered messages wait to be marked), so a backlog keeps `maxInFlight`
+///   calls at the aggregator and its group commits large;
 /// - a definite refusal of the message by the aggregator (``refusals``: `INVALID_ARGUMENT`,
 ///   `ALREADY_EXISTS`, `PERMISSION_DENIED`, `NOT_FOUND`, `FAILED_PRECONDITION`, the codes
 ///   `report_ingest_service.proto` gives for a message that will never be stored as it is) →
@@ -61,7 +64,14 @@ struct Sender: Service {
   ]
 
   enum Outcome: Sendable {
+    /// The aggregator answered with a receipt. The message is marked sent apart (``mark``),
+    /// so that the call's slot takes the next message while the spool writes.
+    case answered(OutgoingMessage, receiptJSON: String, accessionNumber: String)
+    /// Marked sent.
     case sent
+    /// Answered, but the spool could not mark it sent: it stays leased until the spool is
+    /// recovered (then it is closed, or sent again and answered with the same receipt).
+    case markFailed
     case rejected
     case retry
     /// The call ended but the spool could not record it: the message stays leased until the
@@ -117,7 +127,10 @@ struct Sender: Service {
     canSwitch: Bool, backOffBeforeSwitch: Bool
   ) async -> LoopEnd {
     await withTaskGroup(of: Outcome.self) { group in
+      // Calls in flight, and answered messages being marked sent (each bounded by
+      // maxInFlight): a call's slot is free again as soon as its answer arrives.
       var inFlight = 0
+      var marking = 0
       var mustBackOff = false
       var switchEndpoint = false
       var answered = false
@@ -125,36 +138,70 @@ struct Sender: Service {
       var spoolFailures = 0
       func ending() -> Bool { stopping.isSet || Task.isCancelled }
       while true {
-        // Fill up to the limit.
-        while !ending() && !mustBackOff && !needsRecovery && inFlight < configuration.maxInFlight {
-          let message: OutgoingMessage?
+        // Fill up to the limit, taking the messages for every free slot in one trip to the
+        // spool's queue (which also writes the marks).
+        while !ending() && !mustBackOff && !needsRecovery && inFlight < configuration.maxInFlight
+          && marking < configuration.maxInFlight
+        {
+          let free = configuration.maxInFlight - inFlight
+          let taken: (messages: [OutgoingMessage], failure: String?)
           do {
-            message = try await spool.run { try $0.next() }
+            taken = try await spool.run { spool -> ([OutgoingMessage], String?) in
+              var messages: [OutgoingMessage] = []
+              do {
+                while messages.count < free, let message = try spool.next() { messages.append(message) }
+                return (messages, nil)
+              } catch {
+                // The messages taken so far are sent; the error stops the filling.
+                return (messages, "\(error)")
+              }
+            }
           } catch {
-            spoolError(error, doing: "taking the next message")
+            taken = ([], "\(error)")
+          }
+          let (messages, failure) = taken
+          for message in messages {
+            inFlight += 1
+            group.addTask { await send(message, client: client, stopping: stopping) }
+          }
+          if let failure {
+            spoolError(failure, doing: "taking the next message")
             needsRecovery = true
             break
           }
-          guard let message else { break }
-          inFlight += 1
-          group.addTask { await send(message, client: client, stopping: stopping) }
+          if messages.count < free { break }
         }
-        if inFlight > 0 {
-          // Wait for one call to finish.
+        if inFlight + marking > 0 {
+          // Wait for one call or one mark to finish.
           guard let outcome = await group.next() else { break }
-          inFlight -= 1
           state.progressed()
           switch outcome {
-          case .retry: mustBackOff = true
+          case .answered(let message, let receiptJSON, let accessionNumber):
+            inFlight -= 1
+            marking += 1
+            answered = true
+            group.addTask { await mark(message, receiptJSON: receiptJSON, accessionNumber: accessionNumber) }
+          case .sent:
+            marking -= 1
+            state.update { $0.consecutiveFailures = 0 }
+          case .markFailed:
+            marking -= 1
+            needsRecovery = true
+          case .retry:
+            inFlight -= 1
+            mustBackOff = true
           case .unavailable:
+            inFlight -= 1
             mustBackOff = true
             switchEndpoint = canSwitch
-          case .sent:
-            state.update { $0.consecutiveFailures = 0 }
+          case .rejected:
+            inFlight -= 1
             answered = true
-          case .rejected: answered = true
-          case .spoolFault: needsRecovery = true
-          case .abandoned: break
+          case .spoolFault:
+            inFlight -= 1
+            needsRecovery = true
+          case .abandoned:
+            inFlight -= 1
           }
           continue
         }
@@ -219,6 +266,11 @@ struct Sender: Service {
     }
   }
 
+  private func spoolError(_ error: String, doing what: String) {
+    logger.error("spool error while \(what); the node keeps running", metadata: ["error": "\(error)"])
+    record(error: "\(what): \(error)")
+  }
+
   private func spoolError(_ error: any Error, doing what: String) {
     logger.error("spool error while \(what); the node keeps running", metadata: ["error": "\(error)"])
     record(error: "\(what): \(error)")
@@ -274,21 +326,7 @@ struct Sender: Service {
     do {
       let receipt = try await client.submit(message.submission, options: options)
       let json = (try? receipt.jsonString()) ?? "{}"
-      do {
-        try await spool.markSent(id: message.id, receiptJSON: json)
-      } catch {
-        // The message stays leased until the sender recovers the spool: then it is closed (its
-        // file reached sent/) or sent again, and the aggregator answers with the same receipt.
-        logger.error("could not move a sent message to sent/", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-        record(error: "marking \(message.fileName) sent: \(error)")
-        return .spoolFault
-      }
-      state.update {
-        $0.connection = "connected"
-        $0.sentSinceStart += 1
-      }
-      logger.debug("sent", metadata: metadata.merging(["receipt.accession": "\(receipt.accessionNumber)"]) { $1 })
-      return .sent
+      return .answered(message, receiptJSON: json, accessionNumber: receipt.accessionNumber)
     } catch let error as RPCError where Self.refusals.contains(error.code) {
       let reason = Self.rejectionReason(error)
       do {
@@ -334,6 +372,30 @@ struct Sender: Service {
       logger.debug("send failed; will retry", metadata: metadata.merging(["error": "\(text)"]) { $1 })
       return outcome
     }
+  }
+
+  /// Marks an answered message sent (batched with the other marks that arrive meanwhile: one
+  /// fsync per folder and one journal append per batch).
+  private func mark(_ message: OutgoingMessage, receiptJSON: String, accessionNumber: String) async -> Outcome {
+    do {
+      try await spool.markSent(id: message.id, receiptJSON: receiptJSON)
+    } catch {
+      // The message stays leased until the sender recovers the spool: then it is closed (its
+      // file reached sent/) or sent again, and the aggregator answers with the same receipt.
+      logger.error("could not move a sent message to sent/", metadata: [
+        "submission.id": "\(message.id)", "spool.file": "\(message.fileName)", "error": "\(error)",
+      ])
+      record(error: "marking \(message.fileName) sent: \(error)")
+      return .markFailed
+    }
+    state.update {
+      $0.connection = "connected"
+      $0.sentSinceStart += 1
+    }
+    logger.debug("sent", metadata: [
+      "submission.id": "\(message.id)", "spool.file": "\(message.fileName)", "receipt.accession": "\(accessionNumber)",
+    ])
+    return .sent
   }
 
   private func record(error: String) {

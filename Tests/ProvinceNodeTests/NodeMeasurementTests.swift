@@ -1,4 +1,5 @@
 import Foundation
+import GRPCCore
 import HiTechSchema
 import ProvinceNode
 import Testing
@@ -55,6 +56,70 @@ struct NodeMeasurementTests {
     #expect(node.count("sent") == count)
     #expect(node.terminate() == 0)
     try await Self.expectEachStoredOnce(aggregator, node: node, samples: samples, years: years)
+  }
+
+  /// The node's drain beside the aggregator's own ingest rate, in the same run and on the same
+  /// aggregator process: first a client sends reports with 64 calls in flight on one CURVE
+  /// connection (what the aggregator takes from one busy node), then a node drains a backlog of
+  /// as many reports of the same kind. Prints both rates, their ratio and the aggregator's mean
+  /// batch in each phase. `HITECH_BACKLOG=N` sets the number per phase (default 5,000).
+  @Test("a backlog drains at a ratio of the aggregator's own ingest rate", .timeLimit(.minutes(30)))
+  func drainBesideIngestRate() async throws {
+    let count = Int(ProcessInfo.processInfo.environment["HITECH_BACKLOG"] ?? "") ?? 5000
+    let bases = 100
+    let samples = try NodeSamples.spread(2 * count, bases: bases)
+    let years = NodeSamples.spreadYears(2 * count, bases: bases)
+    // The per-key call rate must not be what limits either phase.
+    let aggregator = try await AggregatorUnderTest(
+      reporters: ["110000"], years: years, loadBases: bases, settings: ["callsPerSecondPerNode": 100_000])
+    try await aggregator.start(answeringAs: "110000")
+
+    let direct = Array(samples.prefix(count).map(\.submission))
+    let window = 64
+    let started = ContinuousClock.now
+    try await aggregator.withNode("110000") { grpc in
+      let client = Ndrc_Hitech_V1_ReportIngest.Client(wrapping: grpc)
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in 0..<window {
+          group.addTask {
+            for index in stride(from: worker, to: direct.count, by: window) {
+              _ = try await client.submit(direct[index])
+            }
+          }
+        }
+        try await group.waitForAll()
+      }
+    }
+    let ingestSeconds = Self.seconds(ContinuousClock.now - started)
+    let afterIngest = try Self.batches(aggregator)
+
+    let node = try NodeUnderTest(reporter: "110000", aggregator: aggregator)
+    for sample in samples.dropFirst(count) { try node.drop(sample.name, sample.submission) }
+    let drainStarted = ContinuousClock.now
+    try node.start()
+    try await node.waitUntilDone(count, timeout: .seconds(1500))
+    let drainSeconds = Self.seconds(ContinuousClock.now - drainStarted)
+    try await Task.sleep(for: .seconds(3))  // the status file's next rewrite
+    let afterDrain = try Self.batches(aggregator)
+
+    let ingestRate = Double(count) / ingestSeconds
+    let drainRate = Double(count) / drainSeconds
+    let drainBatch = Double(afterDrain.submissions - afterIngest.submissions) / Double(max(1, afterDrain.batches - afterIngest.batches))
+    print("""
+      MEASURE: the aggregator alone, \(window) calls in flight on one connection: \(count) reports in \(String(format: "%.1f", ingestSeconds)) s, \(String(format: "%.0f", ingestRate))/s, mean batch \(String(format: "%.1f", Double(afterIngest.submissions) / Double(max(1, afterIngest.batches))))
+      MEASURE: a node draining a backlog of \(count): \(String(format: "%.1f", drainSeconds)) s, \(String(format: "%.0f", drainRate)) files/s, mean batch \(String(format: "%.1f", drainBatch))
+      MEASURE: drain / ingest = \(String(format: "%.2f", drainRate / ingestRate)) (\(Self.buildMode))
+      """)
+    #expect(node.count("sent") == count)
+    #expect(node.terminate() == 0)
+    try await Self.expectEachStoredOnce(aggregator, node: node, samples: Array(samples.dropFirst(count)), years: years)
+  }
+
+  /// The committed submissions and batches in the aggregator's status file.
+  static func batches(_ aggregator: AggregatorUnderTest) throws -> (submissions: Int, batches: Int) {
+    let data = try Data(contentsOf: URL(fileURLWithPath: aggregator.statusPath))
+    let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    return ((object["committedSubmissions"] as? Int) ?? 0, (object["committedBatches"] as? Int) ?? 0)
   }
 
   /// "A restart with a backlog of 100,000 files": dropped while the node is down, then the node

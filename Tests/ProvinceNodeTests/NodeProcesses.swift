@@ -24,7 +24,8 @@ extension AggregatorProcess {
   /// With `sharing`, a second aggregator process on the other's store (a `postgres://` URL both
   /// reach) and keys: nothing is imported again.
   convenience init(
-    reporters: [String], years: [Int], loadBases: Int = 0, store: String? = nil, sharing other: AggregatorUnderTest? = nil
+    reporters: [String], years: [Int], loadBases: Int = 0, store: String? = nil, sharing other: AggregatorUnderTest? = nil,
+    settings: [String: Any] = [:]
   ) async throws {
     let bases: [[String: Any]] = loadBases == 0 ? [] : (1...loadBases).map { index in
       [
@@ -38,7 +39,7 @@ extension AggregatorProcess {
         "status": "BASE_STATUS_ACTIVE", "firstReportYear": 2000,
       ]
     }
-    try self.init(reporters: reporters, years: [], extraBases: bases, store: store, sharing: other)
+    try self.init(reporters: reporters, years: [], extraBases: bases, store: store, sharing: other, configuration: settings)
     if other != nil { return }
     // Many rounds at once: straight into the store (the daemon is not running yet).
     try await openRounds(years)
