@@ -54,7 +54,15 @@ public final class ZMQMessage {
 
   /// A frame holding the UTF-8 bytes of `string`.
   public convenience init(string: String) {
-    self.init(Array(string.utf8))
+    var string = string
+    let count = string.utf8.count
+    self.init(count: count)
+    // Straight from the string's UTF-8 storage: no intermediate array.
+    string.withUTF8 { source in
+      if let base = source.baseAddress, count > 0 {
+        zmq_msg_data(pointer).copyMemory(from: base, byteCount: count)
+      }
+    }
   }
 
   /// A frame that takes ownership of `buffer` without copying it; libzmq deallocates it when

@@ -160,7 +160,8 @@ extension ZeroMQTransport {
 
       let (responses, continuation) = AsyncThrowingStream<RPCResponsePart<Bytes>, any Error>.makeStream()
       let stream = ClientStream(id: streamID, inbound: continuation)
-      connection.commands.enqueue(.register(stream, waitForReady: options.waitForReady ?? false))
+      // The stream's OPEN follows and wakes the socket thread for both.
+      connection.commands.enqueue(.register(stream, waitForReady: options.waitForReady ?? false), wake: false)
 
       let inbound = CreditingInbound(
         base: responses,
@@ -183,7 +184,8 @@ extension ZeroMQTransport {
       )
       let context = ClientContext(descriptor: descriptor, remotePeer: "zmq:\(endpoint)", localPeer: "zmq:dealer")
       // Runs before `streamEnded()` (defers run in reverse order).
-      defer { connection.commands.enqueue(.release(streamID)) }
+      // Once the stream has ended, releasing it only frees its record: that can wait.
+      defer { connection.commands.enqueue(.release(streamID), wake: !stream.ended.load(ordering: .relaxed)) }
       return try await closure(rpcStream, context)
     }
 
@@ -232,6 +234,8 @@ final class ClientStream: Sendable {
   let id: UInt64
   let inbound: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation
   let credit = CreditGate(initialCredit: ZeroMQTransport.initialWindow)
+  /// The stream is over on the socket thread (its status arrived, or it failed).
+  let ended = Atomic<Bool>(false)
 
   init(id: UInt64, inbound: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation) {
     self.id = id
@@ -240,6 +244,7 @@ final class ClientStream: Sendable {
 
   /// Ends the stream with an error for both the reader and any writer.
   func fail(_ error: RPCError) {
+    ended.store(true, ordering: .relaxed)
     inbound.finish(throwing: error)
     credit.close(error)
   }

@@ -380,6 +380,8 @@ final class ServerStream: Sendable {
   let waitingForRequest = Atomic<Bool>(false)
   /// The client half-closed without sending a single message.
   let endedWithoutMessages = Atomic<Bool>(false)
+  /// The handler's status is on its way to the socket thread.
+  let statusWritten = Atomic<Bool>(false)
   private let cancellation = Mutex<(handle: ServerContext.RPCCancellationHandle?, reason: CancelReason?)>((nil, nil))
 
   init(
@@ -516,7 +518,9 @@ struct ServerOutboundWriter: ClosableRPCWriterProtocol {
   func write(_ element: Element) async throws {
     switch element {
     case .metadata(let metadata):
-      commands.enqueue(.send(stream.key, .headers(metadata)))
+      // A response's first part: its next part (a message or the status) wakes the socket
+      // thread and both leave together; alone, it leaves at the thread's next sweep (≤ 1 s).
+      commands.enqueue(.send(stream.key, .headers(metadata)), wake: false)
     case .message(let bytes):
       guard bytes.count <= maxMessageBytes else {
         throw RPCError(
@@ -534,6 +538,7 @@ struct ServerOutboundWriter: ClosableRPCWriterProtocol {
       {
         status = Status(code: .invalidArgument, message: "The call carried no request message.")
       }
+      stream.statusWritten.store(true, ordering: .relaxed)
       commands.enqueue(.send(stream.key, .status(status, metadata)))
     }
   }
@@ -543,7 +548,8 @@ struct ServerOutboundWriter: ClosableRPCWriterProtocol {
   }
 
   func finish() async {
-    commands.enqueue(.finished(stream.key))
+    // After a status (the usual case) this only frees what is left: it can wait.
+    commands.enqueue(.finished(stream.key), wake: !stream.statusWritten.load(ordering: .relaxed))
   }
 
   func finish(throwing error: any Error) async {

@@ -135,7 +135,7 @@ private final class ClientSocketLoop: SocketLoop {
     var poller = ZMQPoller()
     let socketIndex = poller.add(socket)
     let monitorIndex = poller.add(monitor.socket)
-    poller.add(fileDescriptor: commands.wakeup.fileDescriptor)
+    let wakeupIndex = poller.add(fileDescriptor: commands.wakeup.fileDescriptor)
     var stopRequest: CheckedContinuation<Void, Never>?
 
     while stopRequest == nil {
@@ -146,7 +146,7 @@ private final class ClientSocketLoop: SocketLoop {
         logger.error("zmq_poll failed; the client socket thread stops", metadata: ["error": "\(error)"])
         break
       }
-      for command in commands.drain() {
+      for command in commands.drain(woken: poller.events(at: wakeupIndex).contains(.readable)) {
         if case .stop(let continuation) = command {
           stopRequest = continuation
         } else {
@@ -360,6 +360,7 @@ private final class ClientSocketLoop: SocketLoop {
       case .message(let bytes):
         record.stream.inbound.yield(.message(bytes))
       case .status(let status, let metadata):
+        record.stream.ended.store(true, ordering: .relaxed)
         record.stream.inbound.yield(.status(status, metadata))
         record.stream.inbound.finish()
         // The server has ended the stream: further request messages are dropped, never waited for.

@@ -94,6 +94,9 @@ private final class ServerSocketLoop: SocketLoop {
     var streams: Set<UInt64> = []
     /// Whose budget the connection spends.
     let client: ClientIdentity
+    /// What handlers learn of the connection: libzmq's connection properties (fixed at the
+    /// handshake), read once rather than for every call.
+    let identity: ZeroMQPeer
   }
 
   /// Who a connection belongs to, for the limits a client may not escape by reconnecting or
@@ -221,7 +224,7 @@ private final class ServerSocketLoop: SocketLoop {
   func run() {
     var poller = ZMQPoller()
     let socketIndex = poller.add(socket)
-    poller.add(fileDescriptor: commands.wakeup.fileDescriptor)
+    let wakeupIndex = poller.add(fileDescriptor: commands.wakeup.fileDescriptor)
     let monitorIndex = monitor.map { poller.add($0.socket) }
     var stopRequest: CheckedContinuation<Void, Never>?
 
@@ -237,7 +240,7 @@ private final class ServerSocketLoop: SocketLoop {
       if let monitorIndex, poller.events(at: monitorIndex).contains(.readable) {
         followConnections()
       }
-      for command in commands.drain() {
+      for command in commands.drain(woken: poller.events(at: wakeupIndex).contains(.readable)) {
         if case .stop(let continuation) = command {
           stopRequest = continuation
         } else {
@@ -383,16 +386,23 @@ private final class ServerSocketLoop: SocketLoop {
   private func peerIndex(_ routingID: [UInt8], frame: ZMQMessage) -> Dictionary<[UInt8], Peer>.Index {
     if let index = peers.index(forKey: routingID) { return index }
     let client: ClientIdentity
-    if let key = frame.property(ZAPAuthenticator.curveKeyProperty), !key.isEmpty {
+    let curveKey = frame.property(ZAPAuthenticator.curveKeyProperty)
+    if let key = curveKey, !key.isEmpty {
       client = .curveKey(key)
     } else {
       client = .connection(routingID)
     }
+    let identity = ZeroMQPeer(
+      userID: frame.property("User-Id").flatMap { $0.isEmpty ? nil : $0 },
+      address: frame.property("Peer-Address") ?? "",
+      routingID: routingID,
+      curvePublicKey: curveKey.flatMap { try? CurveKey(z85: $0) }
+    )
     if budgets[client] == nil {
       let full = TokenBucket(tokens: Double(configuration.openBurst), updated: now)
       budgets[client] = Budget(opens: full, answers: full)
     }
-    peers[routingID] = Peer(client: client)
+    peers[routingID] = Peer(client: client, identity: identity)
     return peers.index(forKey: routingID)!
   }
 
@@ -705,8 +715,7 @@ private final class ServerSocketLoop: SocketLoop {
       fullyQualifiedService: String(path[..<slash]),
       method: String(path[path.index(after: slash)...])
     )
-    let userID = frame.property("User-Id").flatMap { $0.isEmpty ? nil : $0 }
-    let peer = ZeroMQPeer(userID: userID, address: frame.property("Peer-Address") ?? "", routingID: key.routingID, curvePublicKey: frame.property(ZAPAuthenticator.curveKeyProperty).flatMap { try? CurveKey(z85: $0) })
+    let peer = peers.values[peerIndex].identity
 
     let (requests, continuation) = AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.makeStream()
     let stream = ServerStream(

@@ -62,26 +62,32 @@ package enum WireMessage: Sendable, Equatable {
     case .halfClose, .cancel:
       break
     case .credit(let count):
-      frames.append(ZMQMessage(Self.bigEndianBytes(count)))
+      frames.append(Self.bigEndianFrame(count))
     case .headers(let metadata):
       Self.append(metadata, to: &frames)
     case .status(let status, let metadata):
-      frames.append(ZMQMessage(Self.bigEndianBytes(UInt32(status.code.rawValue))))
+      frames.append(Self.bigEndianFrame(UInt32(status.code.rawValue)))
       frames.append(ZMQMessage(string: status.message))
       Self.append(metadata, to: &frames)
     }
     return frames
   }
 
+  // Frames are written in place: no intermediate array per frame.
   private static func header(kind: Kind, streamID: UInt64) -> ZMQMessage {
-    var bytes: [UInt8] = [protocolVersion, kind.rawValue]
-    bytes.reserveCapacity(headerSize)
-    withUnsafeBytes(of: streamID.bigEndian) { bytes.append(contentsOf: $0) }
-    return ZMQMessage(bytes)
+    let frame = ZMQMessage(count: headerSize)
+    frame.withUnsafeMutableBytes { bytes in
+      bytes[0] = protocolVersion
+      bytes[1] = kind.rawValue
+      bytes.storeBytes(of: streamID.bigEndian, toByteOffset: 2, as: UInt64.self)
+    }
+    return frame
   }
 
-  private static func bigEndianBytes(_ value: UInt32) -> [UInt8] {
-    withUnsafeBytes(of: value.bigEndian) { Array($0) }
+  private static func bigEndianFrame(_ value: UInt32) -> ZMQMessage {
+    let frame = ZMQMessage(count: 4)
+    frame.withUnsafeMutableBytes { $0.storeBytes(of: value.bigEndian, as: UInt32.self) }
+    return frame
   }
 
   private static func append(_ metadata: Metadata, to frames: inout [ZMQMessage]) {
