@@ -447,7 +447,7 @@ if Context.environment["HITECH_BENCHMARKS"] == "1" {
       name: "hitech-bench",
       dependencies: [
         "ZeroMQ", "ZeroMQTransport", "HiTechSchema", "DaemonSupport", "AggregatorStore", "Aggregator",
-        "HiTechTestSupport",
+        "HiTechTestSupport", "TransparencyLog",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -6,6 +6,7 @@ import GRDB
 import HiTechSchema
 import HiTechTestSupport
 import Logging
+import TransparencyLog
 
 /// Submit end to end: the real ReportIngest service (authorise, validate, deduplicate, store
 /// durably in SQLite WAL with synchronous=FULL, receipt) behind a server transport in this
@@ -47,8 +48,13 @@ struct SubmitBench {
     return (reporter, try SampleSubmissions.submission(base: base, year: year))
   }
 
+  /// Signs every receipt, as the aggregator daemon does.
+  static let receiptSigningKey = LogSigningKey()
+
   func service() -> ReportIngestService {
-    ReportIngestService(database: database, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+    ReportIngestService(
+      database: database, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }),
+      signer: Self.receiptSigningKey)
   }
 
   func close() async {
