@@ -80,8 +80,13 @@ private final class HeldTransaction {
     process.waitUntilExit()
   }
 
+  /// Sends the last statements and lets psql run them: it exits at the end of its input (a
+  /// SIGTERM now could end it before it commits).
   func finish(_ statements: String) throws {
     input.fileHandleForWriting.write(Data((statements + "\n").utf8))
+    try? input.fileHandleForWriting.close()
+    let deadline = ContinuousClock.now + .seconds(30)
+    while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
     end()
   }
 }
