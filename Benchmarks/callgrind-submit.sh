@@ -17,8 +17,7 @@
 # most (inclusive), and leaves the callgrind files in the work folder it names
 # ($HITECH_CALLGRIND_KEEP=1 keeps the folder; otherwise only the measured dump is kept).
 #
-# Two workarounds for valgrind 3.19 on Swift release binaries (see /work/shared/FIELD-NOTES.md
-# on the build machine): the binary is run from a copy without debug information (callgrind
+# Two workarounds for valgrind 3.19 (Debian 12) on Swift release binaries: the binary is run from a copy without debug information (callgrind
 # crashes reading its DWARF; the symbols stay), and libdispatch's `sigsuspend` is replaced by a
 # preloaded shim that passes a copy of the mask (valgrind faults on the read-only one).
 #
