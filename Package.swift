@@ -413,6 +413,7 @@ let package = Package(
         "TestProcesses", "Aggregator", "AggregatorStore", "AggregatorStorePostgres", "DaemonSupport", "HiTechSchema", "ZeroMQ", "ZeroMQTransport",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "GRDB", package: "GRDB.swift"),
       ],
       path: "Tests/HiTechTestSupport",
       swiftSettings: grpcAvailability
@@ -452,7 +453,6 @@ if Context.environment["HITECH_BENCHMARKS"] == "1" {
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
-        .product(name: "GRDB", package: "GRDB.swift"),
       ],
       path: "Benchmarks/Sources/hitech-bench",
       swiftSettings: grpcAvailability

@@ -1,7 +1,6 @@
 @testable import AggregatorStore
 import Aggregator
 import Foundation
-import GRDB
 import GRPCCore
 import HiTechSchema
 import HiTechTestSupport
@@ -19,7 +18,7 @@ import ZeroMQTransport
 struct IngestThroughputMeasurement {
   @Test("ingest rate with 1 and 50 clients against SQLite's batched insert")
   func measure() async throws {
-    let sqliteRate = try Self.sqliteBatchedInsertRate(rows: 5000)
+    let sqliteRate = try SQLiteLimits.batchedInsertRate(rows: 5000)
     let reporters = ["110000", "440300", "310000", "370200", "330200"]
     let bases = ["110000": "SAMPLE-110000-01", "440300": "SAMPLE-440300-01", "310000": "SAMPLE-310000-01", "370200": "SAMPLE-370200-01", "330200": "SAMPLE-330200-01"]
     let harness = try await IngestHarness(reporters: reporters)
@@ -62,24 +61,6 @@ struct IngestThroughputMeasurement {
       ratios: 50 clients / 1 client = \(String(format: "%.2f", concurrent / single)); 50 clients / SQLite batched = \(String(format: "%.2f", concurrent / sqliteRate))
       """)
     #expect(concurrent > 0 && single > 0)
-  }
-
-  static func sqliteBatchedInsertRate(rows: Int) throws -> Double {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("batched-\(UUID().uuidString).sqlite").path
-    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-    let pool = try DatabasePool(path: path)
-    try pool.writeWithoutTransaction { db in
-      try db.execute(sql: "PRAGMA synchronous = FULL")
-      try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
-    }
-    let payload = Data(repeating: 7, count: 2048)
-    let start = ContinuousClock.now
-    for _ in 0..<(rows / 100) {
-      try pool.write { db in
-        for _ in 0..<100 { try db.execute(sql: "INSERT INTO t (payload) VALUES (?)", arguments: [payload]) }
-      }
-    }
-    return Double(rows) / (ContinuousClock.now - start).seconds
   }
 }
 

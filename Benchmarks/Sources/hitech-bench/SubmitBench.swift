@@ -2,7 +2,6 @@ import Aggregator
 import AggregatorStore
 import DaemonSupport
 import Foundation
-import GRDB
 import HiTechSchema
 import HiTechTestSupport
 import Logging
@@ -60,46 +59,5 @@ struct SubmitBench {
   func close() async {
     try? await database.close()
     try? FileManager.default.removeItem(at: directory)
-  }
-
-  /// SQLite's own limit on this disk: plain INSERTs of 2 KiB rows, 100 per commit, WAL,
-  /// synchronous=FULL, one writer. Rows per second.
-  static func sqliteBatchedInsertRate(rows: Int) throws -> Double {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hitech-bench-batched-\(UUID().uuidString).sqlite").path
-    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-    let pool = try DatabasePool(path: path)
-    try pool.writeWithoutTransaction { db in
-      try db.execute(sql: "PRAGMA synchronous = FULL")
-      try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
-    }
-    let payload = Data(repeating: 7, count: 2048)
-    let start = ContinuousClock.now
-    for _ in 0..<max(1, rows / 100) {
-      try pool.write { db in
-        for _ in 0..<100 { try db.execute(sql: "INSERT INTO t (payload) VALUES (?)", arguments: [payload]) }
-      }
-    }
-    return Double(max(1, rows / 100) * 100) / (ContinuousClock.now - start).seconds
-  }
-}
-
-extension SubmitBench {
-  /// The median time of one durable commit of one 2 KiB row (WAL, synchronous=FULL).
-  static func sqliteCommitLatency(commits: Int) throws -> Double {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hitech-bench-commit-\(UUID().uuidString).sqlite").path
-    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-    let pool = try DatabasePool(path: path)
-    try pool.writeWithoutTransaction { db in
-      try db.execute(sql: "PRAGMA synchronous = FULL")
-      try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
-    }
-    let payload = Data(repeating: 7, count: 2048)
-    var times: [Double] = []
-    for _ in 0..<commits {
-      let start = ContinuousClock.now
-      try pool.write { db in try db.execute(sql: "INSERT INTO t (payload) VALUES (?)", arguments: [payload]) }
-      times.append((ContinuousClock.now - start).seconds)
-    }
-    return times.sorted()[times.count / 2]
   }
 }

@@ -2,6 +2,7 @@ import DaemonSupport
 import Foundation
 import Synchronization
 import GRPCCore
+import HiTechTestSupport
 import Logging
 
 // hitech-bench: the project's benchmark suite (Benchmarks/README.md). Run it through
@@ -156,8 +157,8 @@ var submit: [TransportKind: [Int: LoadResult]] = [:]
 if wanted("submit") {
   let calls: [Int: Int] = smoke ? [1: 3, 10: 20, 50: 50, 200: 200] : [1: 200, 10: 1000, 50: 2000, 200: 3000]
   note("SQLite alone: batched INSERT")
-  let batched = try SubmitBench.sqliteBatchedInsertRate(rows: smoke ? 200 : 10_000)
-  let commit = try SubmitBench.sqliteCommitLatency(commits: smoke ? 5 : 200)
+  let batched = try SQLiteLimits.batchedInsertRate(rows: smoke ? 200 : 10_000)
+  let commit = try SQLiteLimits.commitLatency(commits: smoke ? 5 : 200)
   var rows: [(String, Int, LoadResult)] = []
   for kind in [TransportKind.zeroMQCurve, .http2] {
     note("Submit end to end over \(kind.rawValue)")
