@@ -55,7 +55,7 @@ struct ReceiptLogMeasurement {
                   let year = firstYear + (caller / bases.count) * 10 + k
                   let receipt = try await ingest.submit(try SampleSubmissions.submission(base: base, year: Int32(year)))
                   guard receipt.status == .accepted || receipt.status == .acceptedWithWarnings else {
-                    throw Failure("\(base) \(year): \(receipt.status) \(receipt.findings.map(\.ruleCode))")
+                    throw AggregatorProcess.Failure("\(base) \(year): \(receipt.status) \(receipt.findings.map(\.ruleCode))")
                   }
                 }
               }
@@ -95,7 +95,7 @@ struct ReceiptLogMeasurement {
               request.logIndex = Int64((caller * 200 + k) % Int(size))
               request.treeSize = size
               let proof = try await log.getInclusionProof(request)
-              guard !proof.attestation.isEmpty else { throw Failure("an empty proof") }
+              guard !proof.attestation.isEmpty else { throw AggregatorProcess.Failure("an empty proof") }
             }
           }
         }
@@ -114,9 +114,4 @@ struct ReceiptLogMeasurement {
       """)
     #expect(signed.allSatisfy { $0 > 0 } && served > 0)
   }
-}
-
-struct Failure: Error, CustomStringConvertible {
-  let description: String
-  init(_ description: String) { self.description = description }
 }
